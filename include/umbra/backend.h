@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The hardware backend: what core/ needs from AMD-V (svm/), behind a small
+ * ops table so that a VMX backend could sit beside it later.
+ *
+ * Ownership of the host CPUs' virtualisation extension:
+ *   umbra turns AMD-V on (EFER.SVME and VM_HSAVE_PA on every online CPU)
+ *   only while at least one VM exists, and off again when the last VM goes.
+ *   If another hypervisor (kvm_amd) already has EFER.SVME set, VM creation
+ *   fails with -EBUSY and nothing is written; kvm_amd in turn refuses to
+ *   enable while umbra holds it.  Each side only ever clears what it set,
+ *   so one module's unload never breaks the other.
+ */
+#ifndef _UMBRA_BACKEND_H
+#define _UMBRA_BACKEND_H
+
+/**
+ * struct umbra_backend_ops - hardware backend
+ * @name:	"svm"
+ * @init:	at module load: check that the host can run guests and set up
+ *		per-CPU state.  Return: 0, or -errno after printing one line
+ *		saying why not.
+ * @exit:	at module unload, after the last VM is gone
+ * @get:	a VM is being created: make sure virtualisation is enabled on
+ *		every online CPU.  Return: 0, or -EBUSY if another hypervisor
+ *		owns it, or -errno.
+ * @put:	a VM is gone; disable when no VM is left
+ * @users:	how many VMs hold the hardware (for statistics)
+ *
+ * Context: process context, may sleep; @get and @put take the CPU hotplug
+ * lock.
+ */
+struct umbra_backend_ops {
+	const char *name;
+	int (*init)(void);
+	void (*exit)(void);
+	int (*get)(void);
+	void (*put)(void);
+	unsigned int (*users)(void);
+};
+
+/* svm/hw.c */
+extern const struct umbra_backend_ops umbra_svm_ops;
+
+#endif /* _UMBRA_BACKEND_H */
