@@ -23,9 +23,13 @@
 #include <asm/processor-flags.h>
 #include "core.h"
 
-/* Segment types of the reset state (SDM vol. 3, table 3-1 and 3-2). */
+/*
+ * Segment types of the reset state as KVM reports them on AMD (SDM vol. 3,
+ * tables 3-1 and 3-2): SS has no accessed bit, the other data segments do.
+ */
 #define SEG_TYPE_DATA_RW	0x3	/* read/write, accessed */
-#define SEG_TYPE_CODE_RX	0xb	/* execute/read, accessed */
+#define SEG_TYPE_STACK_RW	0x2	/* read/write */
+#define SEG_TYPE_CODE_RX	0xa	/* execute/read */
 #define SEG_TYPE_LDT		0x2
 #define SEG_TYPE_BUSY_TSS16	0x3
 
@@ -66,7 +70,7 @@ void umbra_regs_reset(struct umbra_vcpu *vcpu)
 	reset_seg(&s->es, SEG_TYPE_DATA_RW, 1);
 	reset_seg(&s->fs, SEG_TYPE_DATA_RW, 1);
 	reset_seg(&s->gs, SEG_TYPE_DATA_RW, 1);
-	reset_seg(&s->ss, SEG_TYPE_DATA_RW, 1);
+	reset_seg(&s->ss, SEG_TYPE_STACK_RW, 1);
 	reset_seg(&s->ldt, SEG_TYPE_LDT, 0);
 	reset_seg(&s->tr, SEG_TYPE_BUSY_TSS16, 0);
 	s->gdt.limit = 0xffff;
