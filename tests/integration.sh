@@ -1,0 +1,115 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# integration.sh - umbra's integration suite, run INSIDE the test host
+# (scripts/testhost puts it in /umbra with umbra.ko and the test programs).
+#
+#   1. load umbra; /dev/umbra is there with mode 0600
+#   2. api_test against /dev/umbra (the KVM API, bad input, lifetime)
+#   3. coexistence with kvm_amd: each refuses while the other owns AMD-V,
+#      neither's unload breaks the other
+#   4. api_test against /dev/kvm (kvm_amd npt=0): KVM gives the same
+#      answers, which is what makes it the reference
+#   5. rmmod refuses while an fd is open, works after; insmod/rmmod x100
+#
+# Prints "ok - NAME" / "not ok - NAME: why" per check and ends with
+# "integration: N passed, M failed".  Exit status 0 iff M is 0.
+
+cd "$(dirname "$0")" || exit 1
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+notok() { fail=$((fail + 1)); echo "not ok - $1: $2"; }
+# check NAME CMD...: the command must succeed
+check() {
+	name=$1
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else notok "$name" "$(echo "$out" | tail -1)"; fi
+}
+# expect NAME WANT CMD...: the command's last output line must be WANT
+expect() {
+	name=$1 want=$2
+	shift 2
+	got=$("$@" 2>&1 | tail -1)
+	if [ "$got" = "$want" ]; then ok "$name"; else notok "$name" "want '$want', got '$got'"; fi
+}
+# Add a sub-suite's "NAME: N passed, M failed" line to the totals.
+count_suite() {
+	line=$(grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	if [ -z "$line" ]; then
+		notok "$2" "no summary line (crashed?)"
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	pass=$((pass + p))
+	fail=$((fail + f))
+}
+stats_zero() { expect "$1" "vms=0 vcpus=0 memslots=0 svm_users=0" ./vmctl stats; }
+
+# 1. load
+check insmod_umbra insmod ./umbra.ko
+expect dev_umbra_mode_0600 "crw-------" sh -c 'ls -l /dev/umbra | cut -c1-10'
+check dmesg_ready_line sh -c 'dmesg | grep -q "umbra: ready: /dev/umbra"'
+stats_zero stats_zero_after_load
+
+# 2. the API against umbra
+./api_test --dev /dev/umbra > /tmp/api-umbra.log 2>&1
+cat /tmp/api-umbra.log
+count_suite /tmp/api-umbra.log api_test_umbra
+stats_zero stats_zero_after_api_test
+
+# 3. coexistence with kvm_amd
+./vmctl hold /dev/umbra 600 > /tmp/hold.out &
+holder=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q held /tmp/hold.out && break; sleep 0.2; done
+expect umbra_holds_svm "vms=1 vcpus=1 memslots=1 svm_users=1" ./vmctl stats
+if kvm-load npt=0 > /tmp/kvm-load.out 2>&1; then
+	notok kvm_amd_refused_while_umbra_owns_svm "kvm-load succeeded"
+	kvm-unload > /dev/null 2>&1
+else
+	ok kvm_amd_refused_while_umbra_owns_svm
+fi
+kill "$holder"
+wait "$holder" 2> /dev/null
+stats_zero stats_zero_after_holder_killed
+check kvm_amd_loads_after_umbra_lets_go kvm-load npt=0
+expect umbra_vm_ebusy_while_kvm_owns_svm EBUSY ./vmctl create /dev/umbra
+expect kvm_vm_ok_beside_umbra ok ./vmctl create /dev/kvm
+
+# 4. the same API test against KVM, the reference
+./api_test --dev /dev/kvm > /tmp/api-kvm.log 2>&1
+cat /tmp/api-kvm.log
+count_suite /tmp/api-kvm.log api_test_kvm
+
+check kvm_amd_unloads kvm-unload
+expect umbra_vm_ok_after_kvm_unload ok ./vmctl create /dev/umbra
+stats_zero stats_zero_after_coexistence
+
+# 5. unload rules
+./vmctl hold /dev/umbra 600 > /tmp/hold.out &
+holder=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q held /tmp/hold.out && break; sleep 0.2; done
+if rmmod umbra 2> /dev/null; then
+	notok rmmod_refused_while_fd_open "rmmod succeeded"
+	insmod ./umbra.ko
+else
+	ok rmmod_refused_while_fd_open
+fi
+kill "$holder"
+wait "$holder" 2> /dev/null
+check rmmod_after_last_fd rmmod umbra
+
+i=0
+while [ $i -lt 100 ]; do
+	insmod ./umbra.ko || break
+	./vmctl create /dev/umbra > /dev/null || break
+	rmmod umbra || break
+	i=$((i + 1))
+done
+if [ $i -eq 100 ]; then ok insmod_create_rmmod_x100; else notok insmod_create_rmmod_x100 "stopped at round $i"; fi
+check dev_umbra_gone_after_rmmod sh -c '! [ -e /dev/umbra ]'
+
+echo "integration: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
