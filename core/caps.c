@@ -31,6 +31,7 @@ long umbra_check_extension(struct umbra_vm *vm, unsigned long cap)
 	case KVM_CAP_USER_MEMORY2:
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case UMBRA_CAP_GLOBAL_STATS:
+	case UMBRA_CAP_VCPU_STATS:
 		return 1;
 	case KVM_CAP_NR_VCPUS:		/* recommended: one per host CPU */
 		return min_t(long, num_online_cpus(), UMBRA_MAX_VCPUS);

@@ -52,6 +52,7 @@ int umbra_memslot_check(const struct umbra_memslots *cur,
 struct umbra_memslots *umbra_memslots_apply(const struct umbra_memslots *cur,
 					    const struct umbra_memslot_change *chg);
 struct umbra_memslots *umbra_memslots_alloc_empty(void);
+void umbra_memslots_free(struct umbra_memslots *set);
 int umbra_vm_set_memory_region(struct umbra_vm *vm,
 			       const struct kvm_userspace_memory_region2 *mem);
 
@@ -70,5 +71,6 @@ const char *umbra_sregs_invalid(const struct kvm_sregs *sregs,
 int umbra_vcpu_set_sregs(struct umbra_vcpu *vcpu, const struct kvm_sregs *sregs);
 void umbra_vcpu_get_sregs(struct umbra_vcpu *vcpu, struct kvm_sregs *sregs);
 void umbra_vcpu_set_regs(struct umbra_vcpu *vcpu, const struct kvm_regs *regs);
+void umbra_vcpu_get_regs(struct umbra_vcpu *vcpu, struct kvm_regs *regs);
 
 #endif /* _UMBRA_CORE_H */

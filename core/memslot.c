@@ -15,6 +15,12 @@
  *   umbra_memslots_apply()	builds the new set from the old one.
  *   umbra_vm_set_memory_region() the ioctl: check, apply, publish, free.
  *
+ * Deleting or moving a slot must not leave sptes mapping its frames, and
+ * the sptes' reverse maps are found through the slot.  So the slot is
+ * first published marked invalid (faults on it retry), every SRCU reader
+ * of the older set is waited for, the shadow is zapped while the slot can
+ * still be found, and only then is the final set published.
+ *
  * The first two are pure functions of their arguments; kunit/memslot_test.c
  * drives them directly.
  *
@@ -27,6 +33,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <umbra/mmu.h>
 #include "core.h"
 
 /* KVM's limit on one slot's size; the gfn arithmetic below relies on it. */
@@ -114,6 +121,7 @@ int umbra_memslot_check(const struct umbra_memslots *cur,
 		chg->slot = *old;
 		return 0;
 	}
+	chg->slot.rmap = old ? old->rmap : NULL;
 
 	if (!old) {
 		chg->kind = UMBRA_MR_CREATE;
@@ -141,6 +149,7 @@ int umbra_memslot_check(const struct umbra_memslots *cur,
 		.userspace_addr = mem->userspace_addr,
 		.flags = mem->flags,
 		.id = id,
+		.rmap = chg->slot.rmap,
 	};
 	return 0;
 }
@@ -207,6 +216,49 @@ struct umbra_memslots *umbra_memslots_apply(const struct umbra_memslots *cur,
 	return set;
 }
 
+/* Publish @new, wait for readers of the old set, free it. */
+static void publish(struct umbra_vm *vm, struct umbra_memslots *new)
+{
+	struct umbra_memslots *old;
+
+	old = rcu_replace_pointer(vm->memslots, new, lockdep_is_held(&vm->lock));
+	/* No reader may still be walking the old set when it is freed. */
+	synchronize_srcu(&vm->srcu);
+	kvfree(old);
+}
+
+/* Step one of a delete or move: the slot stays, marked invalid, while the
+ * shadow forgets it. */
+static int invalidate_slot(struct umbra_vm *vm, u16 id)
+{
+	struct umbra_memslots *cur, *inter;
+	unsigned int i;
+
+	cur = rcu_dereference_protected(vm->memslots, lockdep_is_held(&vm->lock));
+	inter = kvmemdup(cur, struct_size(cur, slots, cur->nr), GFP_KERNEL_ACCOUNT);
+	if (!inter)
+		return -ENOMEM;
+	for (i = 0; i < inter->nr; i++)
+		if (inter->slots[i].id == id)
+			inter->slots[i].flags |= UMBRA_MEMSLOT_INVALID;
+	publish(vm, inter);
+	umbra_mmu_zap_all(vm);
+	return 0;
+}
+
+/**
+ * umbra_memslots_free - free a VM's last memslot set and its reverse maps
+ * @set: the set, no longer reachable
+ */
+void umbra_memslots_free(struct umbra_memslots *set)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->nr; i++)
+		kvfree(set->slots[i].rmap);
+	kvfree(set);
+}
+
 /**
  * umbra_vm_set_memory_region - KVM_SET_USER_MEMORY_REGION(2) on a VM
  * @vm: the VM
@@ -231,21 +283,36 @@ int umbra_vm_set_memory_region(struct umbra_vm *vm,
 		goto out;
 
 	r = -ENOMEM;
+	if (chg.kind == UMBRA_MR_CREATE) {
+		chg.slot.rmap = kvcalloc(chg.slot.npages, sizeof(*chg.slot.rmap),
+					 GFP_KERNEL_ACCOUNT);
+		if (!chg.slot.rmap)
+			goto out;
+	}
+	if (chg.kind == UMBRA_MR_DELETE || chg.kind == UMBRA_MR_MOVE) {
+		r = invalidate_slot(vm, chg.slot.id);
+		if (r)
+			goto out;
+		old = rcu_dereference_protected(vm->memslots,
+						lockdep_is_held(&vm->lock));
+	}
+
 	new = umbra_memslots_apply(old, &chg);
-	if (!new)
+	if (!new) {
+		if (chg.kind == UMBRA_MR_CREATE)
+			kvfree(chg.slot.rmap);
+		r = -ENOMEM;
 		goto out;
-
-	rcu_assign_pointer(vm->memslots, new);
+	}
+	publish(vm, new);
 	mutex_unlock(&vm->lock);
-
-	/* No reader may still be walking the old set when it is freed. */
-	synchronize_srcu(&vm->srcu);
-	kvfree(old);
 
 	if (chg.kind == UMBRA_MR_CREATE)
 		atomic64_inc(&umbra_counters.memslots);
-	else if (chg.kind == UMBRA_MR_DELETE)
+	if (chg.kind == UMBRA_MR_DELETE) {
+		kvfree(chg.slot.rmap);	/* zapped: no spte refers to it */
 		atomic64_dec(&umbra_counters.memslots);
+	}
 	return 0;
 out:
 	mutex_unlock(&vm->lock);

@@ -56,11 +56,11 @@ void umbra_regs_reset(struct umbra_vcpu *vcpu)
 {
 	struct kvm_sregs *s = &vcpu->sregs;
 
-	memset(&vcpu->regs, 0, sizeof(vcpu->regs));
-	vcpu->regs.rip = 0xfff0;
-	vcpu->regs.rflags = X86_EFLAGS_FIXED;
+	memset(vcpu->gpr, 0, sizeof(vcpu->gpr));
+	vcpu->rip = 0xfff0;
+	vcpu->rflags = X86_EFLAGS_FIXED;
 	/* Family/model/stepping, as CPUID.1.EAX would say: KVM's P6 default. */
-	vcpu->regs.rdx = 0x600;
+	vcpu->gpr[UMBRA_RDX] = 0x600;
 
 	memset(s, 0, sizeof(*s));
 	reset_seg(&s->cs, SEG_TYPE_CODE_RX, 1);
@@ -81,6 +81,7 @@ void umbra_regs_reset(struct umbra_vcpu *vcpu)
 		s->apic_base |= MSR_IA32_APICBASE_BSP;
 
 	vcpu->pending_irq = -1;
+	vcpu->sregs_dirty = true;
 }
 
 /* Bits of a guest-physical address beyond the guest's MAXPHYADDR. */
@@ -172,6 +173,7 @@ int umbra_vcpu_set_sregs(struct umbra_vcpu *vcpu, const struct kvm_sregs *sregs)
 	}
 
 	vcpu->sregs = *sregs;
+	vcpu->sregs_dirty = true;
 	memset(vcpu->sregs.interrupt_bitmap, 0, sizeof(vcpu->sregs.interrupt_bitmap));
 
 	vec = find_first_bit((const unsigned long *)sregs->interrupt_bitmap,
@@ -202,8 +204,43 @@ void umbra_vcpu_get_sregs(struct umbra_vcpu *vcpu, struct kvm_sregs *sregs)
  */
 void umbra_vcpu_set_regs(struct umbra_vcpu *vcpu, const struct kvm_regs *regs)
 {
+	u64 *g = vcpu->gpr;
+
 	lockdep_assert_held(&vcpu->mutex);
 
-	vcpu->regs = *regs;
-	vcpu->regs.rflags |= X86_EFLAGS_FIXED;
+	g[UMBRA_RAX] = regs->rax;	g[UMBRA_RBX] = regs->rbx;
+	g[UMBRA_RCX] = regs->rcx;	g[UMBRA_RDX] = regs->rdx;
+	g[UMBRA_RSI] = regs->rsi;	g[UMBRA_RDI] = regs->rdi;
+	g[UMBRA_RSP] = regs->rsp;	g[UMBRA_RBP] = regs->rbp;
+	g[UMBRA_R8] = regs->r8;		g[UMBRA_R9] = regs->r9;
+	g[UMBRA_R10] = regs->r10;	g[UMBRA_R11] = regs->r11;
+	g[UMBRA_R12] = regs->r12;	g[UMBRA_R13] = regs->r13;
+	g[UMBRA_R14] = regs->r14;	g[UMBRA_R15] = regs->r15;
+	vcpu->rip = regs->rip;
+	vcpu->rflags = regs->rflags | X86_EFLAGS_FIXED;
+	vcpu->sregs_dirty = true;
+}
+
+/**
+ * umbra_vcpu_get_regs - KVM_GET_REGS
+ * @vcpu: the vCPU, its mutex held
+ * @regs: filled in
+ */
+void umbra_vcpu_get_regs(struct umbra_vcpu *vcpu, struct kvm_regs *regs)
+{
+	const u64 *g = vcpu->gpr;
+
+	lockdep_assert_held(&vcpu->mutex);
+
+	*regs = (struct kvm_regs) {
+		.rax = g[UMBRA_RAX], .rbx = g[UMBRA_RBX],
+		.rcx = g[UMBRA_RCX], .rdx = g[UMBRA_RDX],
+		.rsi = g[UMBRA_RSI], .rdi = g[UMBRA_RDI],
+		.rsp = g[UMBRA_RSP], .rbp = g[UMBRA_RBP],
+		.r8 = g[UMBRA_R8], .r9 = g[UMBRA_R9],
+		.r10 = g[UMBRA_R10], .r11 = g[UMBRA_R11],
+		.r12 = g[UMBRA_R12], .r13 = g[UMBRA_R13],
+		.r14 = g[UMBRA_R14], .r15 = g[UMBRA_R15],
+		.rip = vcpu->rip, .rflags = vcpu->rflags,
+	};
 }

@@ -21,6 +21,8 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <umbra/backend.h>
+#include <umbra/mmu.h>
 #include "core.h"
 
 static vm_fault_t umbra_vcpu_fault(struct vm_fault *vmf)
@@ -69,11 +71,12 @@ static long vcpu_ioctl_locked(struct umbra_vcpu *vcpu, unsigned int ioctl,
 
 	switch (ioctl) {
 	case KVM_RUN:
-		pr_info_ratelimited("vcpu %u: KVM_RUN is not implemented yet\n",
-				    vcpu->id);
-		return -EOPNOTSUPP;
+		if (argp)
+			return -EINVAL;		/* as KVM: the argument is unused */
+		return umbra_backend->vcpu_run(vcpu);
 	case KVM_GET_REGS:
-		if (copy_to_user(argp, &vcpu->regs, sizeof(vcpu->regs)))
+		umbra_vcpu_get_regs(vcpu, &regs);
+		if (copy_to_user(argp, &regs, sizeof(regs)))
 			return -EFAULT;
 		return 0;
 	case KVM_SET_REGS:
@@ -108,6 +111,12 @@ static long umbra_vcpu_ioctl(struct file *file, unsigned int ioctl,
 	/* Guest memory addresses belong to the creator's mm only. */
 	if (vcpu->vm->mm != current->mm)
 		return -EIO;
+	if (ioctl == UMBRA_GET_VCPU_STATS) {
+		umbra_mmu_stats(vcpu->vm, &vcpu->stats.shadow_pages_created,
+				&vcpu->stats.shadow_pages_zapped);
+		return copy_to_user((void __user *)arg, &vcpu->stats,
+				    sizeof(vcpu->stats)) ? -EFAULT : 0;
+	}
 	if (_IOC_TYPE(ioctl) != KVMIO)
 		return -EINVAL;
 	if (mutex_lock_killable(&vcpu->mutex))
@@ -131,6 +140,8 @@ static const struct file_operations umbra_vcpu_fops = {
  */
 void umbra_vcpu_free(struct umbra_vcpu *vcpu)
 {
+	umbra_backend->vcpu_free(vcpu);
+	umbra_mmu_vcpu_destroy(vcpu);
 	kvfree(vcpu->cpuid);
 	free_page((unsigned long)vcpu->run);
 	free_page((unsigned long)vcpu->pio_data);
@@ -157,10 +168,44 @@ static struct umbra_vcpu *vcpu_alloc(struct umbra_vm *vm, unsigned int id)
 
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
 	umbra_cpuid_caps(NULL, 0, &vcpu->caps);
 	umbra_regs_reset(vcpu);
+	if (umbra_mmu_vcpu_init(vcpu) || umbra_backend->vcpu_create(vcpu)) {
+		umbra_vcpu_free(vcpu);
+		return NULL;
+	}
 	return vcpu;
+}
+
+static void vcpu_kick_ipi(void *unused)
+{
+	/* Nothing to do: the interrupt itself forced the #VMEXIT. */
+}
+
+/**
+ * umbra_vcpu_request - ask a vCPU to act before it next enters the guest
+ * @vcpu: the vCPU
+ * @req: what to do
+ *
+ * If the vCPU is in the guest on another CPU right now, an IPI forces it
+ * out.  The order closes the race with entry: the request bit is set
+ * before umbra_vcpu.cpu is read here, and the entry path publishes cpu
+ * before it reads the request bits (svm/run.c), with a full barrier on
+ * both sides, so either the entry sees the bit or this sees the cpu.
+ *
+ * Context: any context where IPIs may be sent (interrupts enabled).
+ */
+void umbra_vcpu_request(struct umbra_vcpu *vcpu, enum umbra_vcpu_request req)
+{
+	int cpu;
+
+	set_bit(req, &vcpu->requests);
+	smp_mb__after_atomic();
+	cpu = READ_ONCE(vcpu->cpu);
+	if (cpu >= 0 && cpu != raw_smp_processor_id())
+		smp_call_function_single(cpu, vcpu_kick_ipi, NULL, 0);
 }
 
 /**

@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <umbra/backend.h>
+#include <umbra/mmu.h>
 #include "core.h"
 
 /* Flags the v1 ioctl may carry; anything else is a v2-only flag. */
@@ -39,11 +40,12 @@ static void umbra_vm_destroy(struct kref *ref)
 	for (i = 0; i < UMBRA_MAX_VCPUS; i++)
 		if (vm->vcpus[i])
 			umbra_vcpu_free(vm->vcpus[i]);
+	umbra_mmu_vm_destroy(vm);
 
 	/* Last reference: no reader can be inside the SRCU section. */
 	slots = rcu_dereference_protected(vm->memslots, 1);
 	atomic64_sub(slots->nr, &umbra_counters.memslots);
-	kvfree(slots);
+	umbra_memslots_free(slots);
 
 	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);
@@ -146,6 +148,12 @@ int umbra_vm_create(unsigned long type)
 
 	mmgrab(current->mm);
 	vm->mm = current->mm;
+	r = umbra_mmu_vm_init(vm);
+	if (r) {
+		mmdrop(vm->mm);
+		umbra_backend->put();
+		goto free_srcu;
+	}
 	atomic64_inc(&umbra_counters.vms);
 
 	/* From here on the fd owns the VM: its release frees everything. */

@@ -195,8 +195,9 @@ static void umbra_regs_reset_power_on_state(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, vcpu);
 	umbra_regs_reset(vcpu);
-	KUNIT_EXPECT_EQ(test, vcpu->regs.rip, 0xfff0ULL);
-	KUNIT_EXPECT_EQ(test, vcpu->regs.rflags, 2ULL);
+	KUNIT_EXPECT_EQ(test, vcpu->rip, 0xfff0ULL);
+	KUNIT_EXPECT_EQ(test, vcpu->rflags, 2ULL);
+	KUNIT_EXPECT_EQ(test, vcpu->gpr[UMBRA_RDX], 0x600ULL);
 	KUNIT_EXPECT_EQ(test, vcpu->sregs.cs.selector, 0xf000);
 	KUNIT_EXPECT_EQ(test, vcpu->sregs.cs.base, 0xffff0000ULL);
 	KUNIT_EXPECT_EQ(test, vcpu->sregs.cr0, 0x60000010ULL);

@@ -4,8 +4,9 @@
  *
  * What it owns:
  *   EFER.SVME and MSR_VM_HSAVE_PA on every host CPU while umbra uses them,
- *   one host save area page per CPU, and the CPU hotplug state that keeps
- *   new CPUs in step.
+ *   the per-CPU pages and ASID allocator (struct svm_cpu), the I/O and MSR
+ *   permission maps all vCPUs share (all ones: every port and MSR exits),
+ *   and the CPU hotplug state that keeps new CPUs in step.
  *
  * Detection (at module load): CPUID says SVM, VM_CR.SVMDIS is clear (the
  * firmware did not lock AMD-V off), and EFER.SVME can really be set.  Any
@@ -13,7 +14,7 @@
  *
  * Ownership: EFER.SVME is the flag that says "a hypervisor owns AMD-V on
  * this CPU".  umbra sets it only where it finds it clear, remembers where
- * it did (umbra_svm_on), and clears only what it set.  kvm_amd follows the
+ * it did (svm_cpu.on), and clears only what it set.  kvm_amd follows the
  * same rule (it refuses to enable where SVME is already set), so neither
  * module can overwrite the other's host save area, and neither's unload
  * disables the other.  umbra holds AMD-V only while a VM exists
@@ -41,9 +42,16 @@
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <umbra/backend.h>
+#include "svm.h"
 
-static DEFINE_PER_CPU(struct page *, umbra_hsave);
-static DEFINE_PER_CPU(bool, umbra_svm_on);
+/* Sizes of the permission maps (APM vol. 2, 15.10.1 and 15.11). */
+#define IOPM_ORDER	2	/* 12 KiB used */
+#define MSRPM_ORDER	1	/* 8 KiB */
+
+DEFINE_PER_CPU(struct svm_cpu, umbra_svm_cpu);
+u32 umbra_svm_max_asid;
+u64 umbra_svm_iopm_pa, umbra_svm_msrpm_pa;
+static struct page *iopm, *msrpm;
 static DEFINE_MUTEX(umbra_svm_lock);
 static unsigned int umbra_svm_users;
 static enum cpuhp_state umbra_svm_cpuhp;
@@ -58,16 +66,23 @@ static int svm_cpu_enable(void)
 {
 	u64 efer;
 
+	struct svm_cpu *sc = this_cpu_ptr(&umbra_svm_cpu);
+
 	lockdep_assert_irqs_disabled();
 
-	if (this_cpu_read(umbra_svm_on))
+	if (sc->on)
 		return 0;
 	rdmsrl(MSR_EFER, efer);
 	if (efer & EFER_SVME)
 		return -EBUSY;
-	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(this_cpu_read(umbra_hsave)));
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sc->hsave));
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
-	this_cpu_write(umbra_svm_on, true);
+	/*
+	 * Whatever another hypervisor left in the TLB under some ASID, a new
+	 * generation makes every vCPU take a fresh ASID and flush all once.
+	 */
+	sc->next_asid = umbra_svm_max_asid + 1;
+	sc->on = true;
 	return 0;
 }
 
@@ -76,16 +91,18 @@ static void svm_cpu_disable(void)
 {
 	u64 efer;
 
+	struct svm_cpu *sc = this_cpu_ptr(&umbra_svm_cpu);
+
 	lockdep_assert_irqs_disabled();
 
-	if (!this_cpu_read(umbra_svm_on))
+	if (!sc->on)
 		return;
 	wrmsrl(MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	/* GIF must be 1 when SVME goes off, or interrupts stay blocked. */
 	svm_stgi();
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
-	this_cpu_write(umbra_svm_on, false);
+	sc->on = false;
 }
 
 static void svm_cpu_enable_ipi(void *failed)
@@ -157,41 +174,83 @@ static int svm_check(void)
 	return 0;
 }
 
-static void svm_free_hsave(void)
+static void svm_free_pages(void)
 {
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
-		if (per_cpu(umbra_hsave, cpu))
-			__free_page(per_cpu(umbra_hsave, cpu));
-		per_cpu(umbra_hsave, cpu) = NULL;
+		struct svm_cpu *sc = per_cpu_ptr(&umbra_svm_cpu, cpu);
+
+		if (sc->hsave)
+			__free_page(sc->hsave);
+		if (sc->host_save)
+			__free_page(sc->host_save);
+		sc->hsave = sc->host_save = NULL;
 	}
+	if (iopm)
+		__free_pages(iopm, IOPM_ORDER);
+	if (msrpm)
+		__free_pages(msrpm, MSRPM_ORDER);
+	iopm = msrpm = NULL;
+}
+
+/* Permission maps with every bit set: every port and every MSR exits. */
+static struct page *alloc_all_ones(unsigned int order)
+{
+	struct page *p = alloc_pages(GFP_KERNEL, order);
+
+	if (p)
+		memset(page_address(p), 0xff, PAGE_SIZE << order);
+	return p;
+}
+
+static int svm_alloc_pages(void)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sc = per_cpu_ptr(&umbra_svm_cpu, cpu);
+		int node = cpu_to_node(cpu);
+
+		sc->hsave = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, 0);
+		sc->host_save = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sc->hsave || !sc->host_save)
+			return -ENOMEM;
+	}
+	iopm = alloc_all_ones(IOPM_ORDER);
+	msrpm = alloc_all_ones(MSRPM_ORDER);
+	if (!iopm || !msrpm)
+		return -ENOMEM;
+	umbra_svm_iopm_pa = page_to_phys(iopm);
+	umbra_svm_msrpm_pa = page_to_phys(msrpm);
+	return 0;
 }
 
 static int svm_init(void)
 {
-	unsigned int cpu;
 	int r;
 
 	r = svm_check();
 	if (r)
 		return r;
 
-	for_each_possible_cpu(cpu) {
-		struct page *p = alloc_pages_node(cpu_to_node(cpu),
-						  GFP_KERNEL | __GFP_ZERO, 0);
+	/* CPUID 0x8000000a: EBX = number of ASIDs; ASID 0 is the host's. */
+	umbra_svm_max_asid = cpuid_ebx(0x8000000a) - 1;
+	if (umbra_svm_max_asid < 1) {
+		pr_err("AMD-V reports no guest ASIDs\n");
+		return -ENODEV;
+	}
 
-		if (!p) {
-			svm_free_hsave();
-			return -ENOMEM;
-		}
-		per_cpu(umbra_hsave, cpu) = p;
+	r = svm_alloc_pages();
+	if (r) {
+		svm_free_pages();
+		return r;
 	}
 
 	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "umbra/svm:online",
 			      svm_cpu_online, svm_cpu_offline);
 	if (r < 0) {
-		svm_free_hsave();
+		svm_free_pages();
 		return r;
 	}
 	umbra_svm_cpuhp = r;
@@ -203,7 +262,7 @@ static void svm_exit(void)
 	/* Every VM is gone (each held a module reference), so all are off. */
 	WARN_ON_ONCE(umbra_svm_users);
 	cpuhp_remove_state(umbra_svm_cpuhp);
-	svm_free_hsave();
+	svm_free_pages();
 }
 
 static int svm_get(void)
@@ -251,4 +310,7 @@ const struct umbra_backend_ops umbra_svm_ops = {
 	.get	= svm_get,
 	.put	= svm_put,
 	.users	= svm_users,
+	.vcpu_create = umbra_svm_vcpu_create,
+	.vcpu_free = umbra_svm_vcpu_free,
+	.vcpu_run = umbra_svm_vcpu_run,
 };

@@ -14,6 +14,8 @@
 #ifndef _UMBRA_BACKEND_H
 #define _UMBRA_BACKEND_H
 
+struct umbra_vcpu;
+
 /**
  * struct umbra_backend_ops - hardware backend
  * @name:	"svm"
@@ -26,6 +28,11 @@
  *		owns it, or -errno.
  * @put:	a VM is gone; disable when no VM is left
  * @users:	how many VMs hold the hardware (for statistics)
+ * @vcpu_create: give a new vCPU its hardware state (umbra_vcpu.arch).
+ *		Return: 0 or -ENOMEM.
+ * @vcpu_free:	free it; called once, when the VM goes
+ * @vcpu_run:	KVM_RUN.  Return: 0 with kvm_run->exit_reason set, -EINTR
+ *		for a pending signal (exit_reason KVM_EXIT_INTR), or -errno.
  *
  * Context: process context, may sleep; @get and @put take the CPU hotplug
  * lock.
@@ -37,6 +44,9 @@ struct umbra_backend_ops {
 	int (*get)(void);
 	void (*put)(void);
 	unsigned int (*users)(void);
+	int (*vcpu_create)(struct umbra_vcpu *vcpu);
+	void (*vcpu_free)(struct umbra_vcpu *vcpu);
+	int (*vcpu_run)(struct umbra_vcpu *vcpu);
 };
 
 /* svm/hw.c */

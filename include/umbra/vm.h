@@ -19,11 +19,13 @@
 #ifndef _UMBRA_VM_H
 #define _UMBRA_VM_H
 
+#include <linux/cpumask.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/kvm.h>
+#include <uapi/umbra.h>
 
 /* Hard limits, reported through KVM_CHECK_EXTENSION. */
 #define UMBRA_MAX_VCPUS		64	/* also the vCPU id limit */
@@ -42,13 +44,21 @@
  * @userspace_addr: host virtual address of @base_gfn in the VM's mm
  * @flags:	KVM_MEM_* flags
  * @id:		slot id from userspace (the low 16 bits of kvm's "slot")
+ *		(bit 31, UMBRA_MEMSLOT_INVALID, is umbra's own: see
+ *		core/memslot.c)
+ * @rmap:	one reverse-map head per page (mmu/rmap.c); allocated when
+ *		the slot is created, carried along when the set is copied,
+ *		freed when the slot is deleted
  */
+#define UMBRA_MEMSLOT_INVALID	BIT(31)	/* being deleted or moved */
+
 struct umbra_memslot {
 	u64 base_gfn;
 	u64 npages;
 	u64 userspace_addr;
 	u32 flags;
 	u16 id;
+	unsigned long *rmap;
 };
 
 /**
@@ -82,6 +92,23 @@ struct umbra_guest_caps {
 };
 
 struct umbra_vm;
+struct umbra_mmu_vcpu;
+struct umbra_mmu_vm;
+
+/* General purpose registers, indexed by their x86 encoding (ModRM.reg). */
+enum umbra_gpr {
+	UMBRA_RAX, UMBRA_RCX, UMBRA_RDX, UMBRA_RBX,
+	UMBRA_RSP, UMBRA_RBP, UMBRA_RSI, UMBRA_RDI,
+	UMBRA_R8, UMBRA_R9, UMBRA_R10, UMBRA_R11,
+	UMBRA_R12, UMBRA_R13, UMBRA_R14, UMBRA_R15,
+	UMBRA_NR_GPRS,
+};
+
+/* Requests to a vCPU, acted on before its next guest entry. */
+enum umbra_vcpu_request {
+	UMBRA_REQ_TLB_FLUSH,	/* flush the guest's TLB (new ASID) */
+	UMBRA_REQ_MMU_RELOAD,	/* the shadow root was zapped: load a new one */
+};
 
 /**
  * struct umbra_vcpu - one virtual CPU
@@ -90,12 +117,24 @@ struct umbra_vm;
  * @mutex:	serialises this vCPU's ioctls
  * @run:	struct kvm_run, page 0 of the vCPU mmap
  * @pio_data:	page 1 of the vCPU mmap
- * @regs:	general purpose registers, RIP and RFLAGS
+ * @gpr:	general purpose registers by encoding (enum umbra_gpr); the
+ *		backend's entry code loads and saves them, so RSP and RAX
+ *		here are copies of what the VMCB holds while the vCPU runs
+ * @rip:	instruction pointer
+ * @rflags:	flags
  * @sregs:	segment, control and descriptor-table registers; its
- *		interrupt_bitmap is unused (see @pending_irq)
+ *		interrupt_bitmap is unused (see @pending_irq).  The backend
+ *		owns the live copy while KVM_RUN runs and writes it back here
+ *		before KVM_RUN returns.
+ * @sregs_dirty: userspace changed registers: the backend reloads them
  * @pending_irq: vector queued by KVM_SET_SREGS' interrupt_bitmap, or -1
  * @cpuid:	entries from KVM_SET_CPUID2, @cpuid_nent of them
  * @caps:	derived from @cpuid
+ * @arch:	the hardware backend's state (struct umbra_svm_vcpu)
+ * @mmu:	the shadow MMU's per-vCPU state
+ * @requests:	bits of enum umbra_vcpu_request
+ * @cpu:	host CPU the vCPU runs on inside KVM_RUN, or -1
+ * @stats:	event counts (UMBRA_GET_VCPU_STATS)
  */
 struct umbra_vcpu {
 	struct umbra_vm *vm;
@@ -103,12 +142,20 @@ struct umbra_vcpu {
 	struct mutex mutex;
 	struct kvm_run *run;
 	void *pio_data;
-	struct kvm_regs regs;
+	u64 gpr[UMBRA_NR_GPRS];
+	u64 rip;
+	u64 rflags;
 	struct kvm_sregs sregs;
+	bool sregs_dirty;
 	int pending_irq;
 	struct kvm_cpuid_entry2 *cpuid;
 	unsigned int cpuid_nent;
 	struct umbra_guest_caps caps;
+	void *arch;
+	struct umbra_mmu_vcpu *mmu;
+	unsigned long requests;
+	int cpu;
+	struct umbra_vcpu_stats stats;
 };
 
 /**
@@ -121,6 +168,7 @@ struct umbra_vcpu {
  * @memslots:	the published memslot set
  * @vcpus:	indexed by vCPU id, written once under @lock
  * @nr_vcpus:	number of non-NULL entries in @vcpus
+ * @mmu:	the shadow MMU's per-VM state (shadow pages, rmaps, notifier)
  */
 struct umbra_vm {
 	struct kref ref;
@@ -130,6 +178,7 @@ struct umbra_vm {
 	struct umbra_memslots __rcu *memslots;
 	struct umbra_vcpu *vcpus[UMBRA_MAX_VCPUS];
 	unsigned int nr_vcpus;
+	struct umbra_mmu_vm *mmu;
 };
 
 #endif /* _UMBRA_VM_H */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The shadow MMU's API for the rest of umbra (core/, svm/).
+ *
+ * The guest's paging state (CR0, CR3, CR4, EFER) is told to the MMU by the
+ * backend whenever it changes; the MMU answers with the host-physical root
+ * of the shadow tables the hardware must run on (umbra_mmu_root()).
+ * #PF exits go to umbra_mmu_page_fault(), which either fixes the shadow or
+ * says what the guest's own tables say (inject #PF) or that the address is
+ * not RAM (MMIO).
+ */
+#ifndef _UMBRA_MMU_H
+#define _UMBRA_MMU_H
+
+#include <linux/types.h>
+#include <umbra/vm.h>
+
+/* x86 #PF error code bits (SDM vol. 3, 4.7). */
+#define PFERR_PRESENT	BIT(0)
+#define PFERR_WRITE	BIT(1)
+#define PFERR_USER	BIT(2)
+#define PFERR_RSVD	BIT(3)
+#define PFERR_FETCH	BIT(4)
+#define PFERR_PK	BIT(5)
+
+/**
+ * struct umbra_paging - the guest registers that define its address space
+ * @cr0, @cr3, @cr4, @efer: the guest's own values (not the hardware's)
+ */
+struct umbra_paging {
+	u64 cr0, cr3, cr4, efer;
+};
+
+/**
+ * enum umbra_pf_result - what umbra_mmu_page_fault() did
+ * @UMBRA_PF_FIXED:	the shadow now maps the access; re-enter the guest
+ * @UMBRA_PF_GUEST:	the guest's own tables refuse it: inject #PF with
+ *			@fault_error at @fault_addr
+ * @UMBRA_PF_MMIO:	the address is not RAM: emulate the access at @gpa
+ * @UMBRA_PF_EMULATE:	a write to a guest page table that is shadowed and
+ *			cannot be made writable: emulate the write at @gpa
+ *
+ * These are non-negative; errors from the host side are -errno.
+ */
+enum umbra_pf_result {
+	UMBRA_PF_FIXED,
+	UMBRA_PF_GUEST,
+	UMBRA_PF_MMIO,
+	UMBRA_PF_EMULATE,
+};
+
+/**
+ * struct umbra_pf - the outcome of a fault or a translation
+ * @gpa:	guest-physical address of the access (MMIO, EMULATE)
+ * @fault_addr:	for UMBRA_PF_GUEST: CR2
+ * @fault_error: for UMBRA_PF_GUEST: the #PF error code
+ */
+struct umbra_pf {
+	u64 gpa;
+	u64 fault_addr;
+	u32 fault_error;
+};
+
+/* mmu/mmu.c: per-VM and per-vCPU lifetime */
+int umbra_mmu_vm_init(struct umbra_vm *vm);
+void umbra_mmu_vm_destroy(struct umbra_vm *vm);
+int umbra_mmu_vcpu_init(struct umbra_vcpu *vcpu);
+void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu);
+
+/* mmu/root.c: the root the hardware runs on */
+void umbra_mmu_set_paging(struct umbra_vcpu *vcpu, const struct umbra_paging *p);
+int umbra_mmu_load(struct umbra_vcpu *vcpu, u64 *root_hpa);
+
+/* mmu/fault.c: #PF exits */
+int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
+			 struct umbra_pf *pf);
+
+/* mmu/walk.c: translation for emulation (instruction fetch, string I/O) */
+int umbra_mmu_gva_to_gpa(struct umbra_vcpu *vcpu, u64 gva, u32 access,
+			 struct umbra_pf *pf);
+int umbra_mmu_read_guest_virt(struct umbra_vcpu *vcpu, u64 gva, void *buf,
+			      unsigned int len, u32 access, struct umbra_pf *pf);
+int umbra_mmu_write_guest_virt(struct umbra_vcpu *vcpu, u64 gva,
+			       const void *buf, unsigned int len, u32 access,
+			       struct umbra_pf *pf);
+
+/* mmu/pte_write.c: guest page-table updates that did not trap as faults */
+int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
+			    unsigned int len);
+void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
+void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva);
+void umbra_mmu_zap_all(struct umbra_vm *vm);
+void umbra_mmu_stats(struct umbra_vm *vm, u64 *created, u64 *zapped);
+
+/* mmu/flush.c: the TLB flush rule */
+void umbra_mmu_flush_remote_tlbs(struct umbra_vm *vm);
+
+/* core/vcpu.c: requests and kicks (used by the MMU) */
+void umbra_vcpu_request(struct umbra_vcpu *vcpu, enum umbra_vcpu_request req);
+
+#endif /* _UMBRA_MMU_H */

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmu.c - the shadow MMU's lifetime, memslot lookups and memory cache
+ *
+ * What it owns:
+ *   umbra_mmu_vm and umbra_mmu_vcpu (creation, teardown), the bound on
+ *   shadow pages per VM (module parameter max_shadow_pages), the per-vCPU
+ *   cache that feeds allocations made under mmu_lock, and gfn -> memslot
+ *   -> hva lookups.
+ *
+ * Every page the MMU allocates is charged to the VMM's memory cgroup
+ * (GFP_KERNEL_ACCOUNT): a VM pays for its own shadow tables.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include "mmu.h"
+
+static unsigned long max_shadow_pages = 16384;
+module_param(max_shadow_pages, ulong, 0644);
+MODULE_PARM_DESC(max_shadow_pages,
+		 "Shadow page-table pages per VM before the oldest are reclaimed (default 16384 = 64 MiB)");
+
+/**
+ * umbra_mmu_topup - fill the vCPU's cache before taking mmu_lock
+ * @vcpu: the vCPU
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int umbra_mmu_topup(struct umbra_vcpu *vcpu)
+{
+	struct umbra_mmu_vcpu *m = vcpu->mmu;
+
+	while (m->nr_cache < MMU_CACHE_PAGES) {
+		void *p = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+		if (!p)
+			return -ENOMEM;
+		m->cache[m->nr_cache++] = p;
+	}
+	while (m->nr_sp_cache < MMU_CACHE_SPS) {
+		struct umbra_sp *sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
+
+		if (!sp)
+			return -ENOMEM;
+		m->sp_cache[m->nr_sp_cache++] = sp;
+	}
+	return 0;
+}
+
+/* A zeroed struct umbra_sp from the cache; NULL only without umbra_mmu_topup(). */
+struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu)
+{
+	struct umbra_mmu_vcpu *m = vcpu->mmu;
+
+	if (!m->nr_sp_cache)
+		return NULL;
+	return m->sp_cache[--m->nr_sp_cache];
+}
+
+/* A zeroed page from the cache; NULL only if umbra_mmu_topup() was skipped. */
+void *umbra_mmu_cache_alloc(struct umbra_vcpu *vcpu)
+{
+	struct umbra_mmu_vcpu *m = vcpu->mmu;
+
+	if (!m->nr_cache)
+		return NULL;
+	return m->cache[--m->nr_cache];
+}
+
+/**
+ * umbra_mmu_gfn_to_slot - the memslot holding a guest frame
+ * @vm: the VM
+ * @gfn: the frame
+ *
+ * Context: inside umbra_vm.srcu, or with umbra_vm.lock held.
+ * Return: the slot (its rmap may be changed under mmu_lock), or NULL.
+ */
+struct umbra_memslot *umbra_mmu_gfn_to_slot(struct umbra_vm *vm, u64 gfn)
+{
+	struct umbra_memslots *set;
+	int lo = 0, hi;
+
+	set = srcu_dereference_check(vm->memslots, &vm->srcu,
+				     lockdep_is_held(&vm->lock));
+	hi = set->nr - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		struct umbra_memslot *s = &set->slots[mid];
+
+		if (gfn < s->base_gfn)
+			hi = mid - 1;
+		else if (gfn >= s->base_gfn + s->npages)
+			lo = mid + 1;
+		else
+			return s;
+	}
+	return NULL;
+}
+
+u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn)
+{
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+/**
+ * umbra_mmu_vm_init - the shadow MMU of a new VM
+ * @vm: the VM, created by the current process
+ *
+ * Return: 0 or -errno (no memory, or the notifier could not register).
+ */
+int umbra_mmu_vm_init(struct umbra_vm *vm)
+{
+	struct umbra_mmu_vm *mmu;
+	int r;
+
+	mmu = kzalloc(sizeof(*mmu), GFP_KERNEL_ACCOUNT);
+	if (!mmu)
+		return -ENOMEM;
+	spin_lock_init(&mmu->lock);
+	hash_init(mmu->hash);
+	INIT_LIST_HEAD(&mmu->active);
+	mmu->max_sps = max(READ_ONCE(max_shadow_pages), 64UL);
+	mmu->vm = vm;
+	vm->mmu = mmu;
+
+	r = umbra_mmu_notifier_init(vm);
+	if (r) {
+		vm->mmu = NULL;
+		kfree(mmu);
+	}
+	return r;
+}
+
+/**
+ * umbra_mmu_vm_destroy - tear the shadow MMU down
+ * @vm: the VM, its vCPUs already freed
+ */
+void umbra_mmu_vm_destroy(struct umbra_vm *vm)
+{
+	struct umbra_mmu_vm *mmu = vm->mmu;
+	LIST_HEAD(zapped);
+
+	if (!mmu)
+		return;
+	umbra_mmu_notifier_exit(vm);
+	spin_lock(&mmu->lock);
+	umbra_sp_zap_all(vm, &zapped);
+	spin_unlock(&mmu->lock);
+	/* No vCPU is left to run on these: nothing to flush. */
+	umbra_sp_free_list(&zapped);
+	WARN_ON_ONCE(mmu->nr_sps);
+	kfree(mmu);
+	vm->mmu = NULL;
+}
+
+int umbra_mmu_vcpu_init(struct umbra_vcpu *vcpu)
+{
+	vcpu->mmu = kzalloc(sizeof(*vcpu->mmu), GFP_KERNEL_ACCOUNT);
+	return vcpu->mmu ? 0 : -ENOMEM;
+}
+
+void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu)
+{
+	struct umbra_mmu_vcpu *m = vcpu->mmu;
+	struct umbra_vm *vm = vcpu->vm;
+	LIST_HEAD(zapped);
+	unsigned int i;
+
+	if (!m)
+		return;
+	if (vm->mmu) {
+		spin_lock(&vm->mmu->lock);
+		if (m->root)
+			umbra_sp_put_root(vm, m->root, &zapped);
+		for (i = 0; i < UMBRA_PREV_ROOTS; i++)
+			if (m->prev_roots[i])
+				umbra_sp_put_root(vm, m->prev_roots[i], &zapped);
+		spin_unlock(&vm->mmu->lock);
+		umbra_sp_free_list(&zapped);
+	}
+	while (m->nr_cache)
+		free_page((unsigned long)m->cache[--m->nr_cache]);
+	while (m->nr_sp_cache)
+		kfree(m->sp_cache[--m->nr_sp_cache]);
+	kfree(m);
+	vcpu->mmu = NULL;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mmu/ private header, laid out by the file that defines each part.
+ *
+ * The path of a guest #PF, by file:
+ *   fault.c    umbra_mmu_page_fault(): walk, fault the host page in, map
+ *   walk.c     the guest's own page tables, with x86's checks and A/D
+ *   shadow.c   shadow pages: find or create by (gfn, role), link, zap
+ *   rmap.c     gfn -> the sptes that map it, for write protection
+ *   flush.c    the TLB flush rule and freeing zapped pages after it
+ *   root.c     the root for the guest's CR3, and a cache of previous ones
+ *   pte_write.c a guest write to a shadowed page table, INVLPG
+ *   notifier.c the host takes a page away: zap first
+ *
+ * Locking:
+ *   umbra_mmu_vm.lock (a spinlock, "mmu_lock") protects every shadow page,
+ *   spte, rmap and the shadow-page hash.  Nothing sleeps under it: pages
+ *   for new shadow pages come from a per-vCPU cache filled beforehand
+ *   (umbra_mmu_topup()).  Guest memory is read and host pages are faulted in
+ *   before it is taken; the notifier sequence count (invalidate_seq) tells
+ *   the fault path when a host page it looked up went away meanwhile.
+ *
+ *   Lock order: umbra_vcpu.mutex -> umbra_vm.lock -> mmu_lock.
+ */
+#ifndef _UMBRA_MMU_MMU_H
+#define _UMBRA_MMU_MMU_H
+
+#include <linux/hashtable.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/spinlock.h>
+#include <umbra/mmu.h>
+#include "spte.h"
+
+#define SPTE_ENT_PER_PAGE	512
+#define UMBRA_ROOT_LEVEL	4
+#define UMBRA_PREV_ROOTS	3	/* previous roots kept for fast CR3 switches */
+
+/* Accumulated access of a guest walk (role.access and leaf permissions). */
+#define ACC_EXEC	BIT(0)
+#define ACC_WRITE	BIT(1)
+#define ACC_USER	BIT(2)
+#define ACC_ALL		(ACC_EXEC | ACC_WRITE | ACC_USER)
+
+/**
+ * union umbra_sp_role - what, besides the gfn, makes two shadow pages differ
+ * @level:	1 (maps 4 KiB pages) .. 4
+ * @access:	ACC_* allowed by the guest entries above this table
+ * @direct:	shadows no guest table: maps a guest 2 MiB or 1 GiB page
+ *		(gfn is its first frame) with 4 KiB sptes
+ * @cr0_wp:	built under CR0.WP=1 (WP=0 gives supervisor writes to
+ *		read-only pages, which changes what a leaf spte allows)
+ * @nxe:	built under EFER.NXE=1 (NX in sptes is reserved otherwise)
+ * @word:	all of the above, for hashing and comparing
+ */
+union umbra_sp_role {
+	u32 word;
+	struct {
+		u32 level:3;
+		u32 access:3;
+		u32 direct:1;
+		u32 cr0_wp:1;
+		u32 nxe:1;
+	};
+};
+
+/**
+ * struct umbra_sp - a shadow page: one page of sptes and its bookkeeping
+ * @hash_link:	in umbra_mmu_vm.hash, by @gfn
+ * @lru:	in umbra_mmu_vm.active, newest first (reclaim takes the oldest)
+ * @zap_link:	on a list of zapped pages waiting for the TLB flush
+ * @gfn:	the guest table it shadows, or the first frame it maps (direct)
+ * @role:	see union umbra_sp_role
+ * @spt:	the sptes (a page the hardware walks)
+ * @gfns:	for a leaf table: the gfn each present spte maps
+ * @parents:	the upper-level sptes that point here (an rmap list)
+ * @root_count:	vCPUs using this page as their root (or keeping it as a
+ *		previous root); it is not freed while non-zero
+ * @invalid:	zapped while a root; freed when root_count drops to zero
+ */
+struct umbra_sp {
+	struct hlist_node hash_link;
+	struct list_head lru;
+	struct list_head zap_link;
+	u64 gfn;
+	union umbra_sp_role role;
+	u64 *spt;
+	u64 *gfns;
+	unsigned long parents;
+	int root_count;
+	bool invalid;
+};
+
+/**
+ * struct umbra_mmu_vm - the shadow MMU's state for one VM
+ * @lock:	"mmu_lock", see above
+ * @hash:	shadow pages by gfn
+ * @active:	all live shadow pages, newest first
+ * @nr_sps:	number of them
+ * @max_sps:	the pool's bound: beyond it the oldest are reclaimed
+ * @notifier:	registered on the VMM's mm
+ * @invalidate_seq: bumped at the end of every host invalidation
+ * @invalidate_in_progress: host invalidations between start and end
+ * @created:	shadow pages created, ever
+ * @zapped:	shadow pages zapped, ever
+ * @vm:		back pointer
+ */
+struct umbra_mmu_vm {
+	spinlock_t lock;
+	DECLARE_HASHTABLE(hash, 10);
+	struct list_head active;
+	unsigned long nr_sps;
+	unsigned long max_sps;
+	struct mmu_notifier notifier;
+	unsigned long invalidate_seq;
+	long invalidate_in_progress;
+	u64 created;
+	u64 zapped;
+	struct umbra_vm *vm;
+};
+
+/*
+ * What one fault may allocate under mmu_lock: a table per level, the gfn
+ * array of a leaf table, and an rmap descriptor per list it touches.
+ */
+#define MMU_CACHE_PAGES	12
+#define MMU_CACHE_SPS	UMBRA_ROOT_LEVEL
+
+/**
+ * struct umbra_mmu_vcpu - the shadow MMU's state for one vCPU
+ * @paging:	the guest's CR0/CR3/CR4/EFER as last told
+ * @root:	the shadow root in use, or NULL before the first load
+ * @reload:	@paging changed since @root was chosen
+ * @prev_roots: roots of recent CR3 values, kept to make switching back cheap
+ * @cache:	zeroed pages for new shadow tables, gfn arrays and rmap
+ *		descriptors, filled before mmu_lock is taken
+ * @nr_cache:	pages in @cache
+ * @sp_cache:	struct umbra_sp objects, likewise
+ * @nr_sp_cache: objects in @sp_cache
+ */
+struct umbra_mmu_vcpu {
+	struct umbra_paging paging;
+	struct umbra_sp *root;
+	bool reload;
+	struct umbra_sp *prev_roots[UMBRA_PREV_ROOTS];
+	void *cache[MMU_CACHE_PAGES];
+	unsigned int nr_cache;
+	struct umbra_sp *sp_cache[MMU_CACHE_SPS];
+	unsigned int nr_sp_cache;
+};
+
+static inline struct umbra_mmu_vm *vm_mmu(struct umbra_vm *vm)
+{
+	return vm->mmu;
+}
+
+/* The shadow page an upper-level spte points to (page->private). */
+static inline struct umbra_sp *spte_child(u64 spte)
+{
+	return (struct umbra_sp *)page_private(pfn_to_page(spte_pfn(spte)));
+}
+
+static inline struct umbra_sp *sptep_sp(u64 *sptep)
+{
+	return (struct umbra_sp *)page_private(virt_to_page(sptep));
+}
+
+static inline unsigned int sptep_index(u64 *sptep)
+{
+	return ((unsigned long)sptep & ~PAGE_MASK) / sizeof(u64);
+}
+
+/* Index of @addr's entry in a table of @level. */
+static inline unsigned int level_index(u64 addr, int level)
+{
+	return (addr >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+/* mmu.c: lifetime, memslots, the page cache */
+int umbra_mmu_topup(struct umbra_vcpu *vcpu);
+void *umbra_mmu_cache_alloc(struct umbra_vcpu *vcpu);
+struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu);
+struct umbra_memslot *umbra_mmu_gfn_to_slot(struct umbra_vm *vm, u64 gfn);
+u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn);
+
+/* walk.c: the guest page-table walker */
+struct umbra_walk {
+	int level;			/* level of the leaf: 1, 2 (2 MiB), 3 (1 GiB) */
+	u64 gfn;			/* frame the address maps to */
+	u64 table_gfn[UMBRA_ROOT_LEVEL + 1];	/* guest table at each level */
+	u64 gpte[UMBRA_ROOT_LEVEL + 1];	/* the entry read at each level */
+	unsigned int pt_access[UMBRA_ROOT_LEVEL + 1]; /* access above each level */
+	unsigned int access;		/* effective ACC_* of the whole walk */
+	u32 fault_error;		/* #PF error code when the walk fails */
+};
+int umbra_mmu_walk(struct umbra_vcpu *vcpu, u64 addr, u32 access,
+	     struct umbra_walk *w);
+
+/* rmap.c: gfn -> sptes, and shadow-page parent lists (same structure) */
+int umbra_rmap_add(struct umbra_vcpu *vcpu, unsigned long *head, u64 *sptep);
+void umbra_rmap_remove(unsigned long *head, u64 *sptep);
+u64 *umbra_rmap_first(unsigned long *head, unsigned long *iter);
+u64 *umbra_rmap_next(unsigned long *head, unsigned long *iter);
+unsigned long *umbra_gfn_rmap(struct umbra_vm *vm, u64 gfn);
+
+/* shadow.c: shadow pages */
+struct umbra_sp *umbra_sp_get(struct umbra_vcpu *vcpu, u64 gfn,
+			union umbra_sp_role role, bool *created);
+int umbra_sp_link(struct umbra_vcpu *vcpu, u64 *sptep, struct umbra_sp *child);
+void umbra_spte_drop(struct umbra_vm *vm, u64 *sptep);
+bool umbra_sp_zap(struct umbra_vm *vm, struct umbra_sp *sp, struct list_head *zapped);
+bool umbra_sp_zap_gfn(struct umbra_vm *vm, u64 gfn, struct list_head *zapped);
+bool umbra_gfn_is_shadowed(struct umbra_vm *vm, u64 gfn);
+bool umbra_gfn_write_protect(struct umbra_vm *vm, u64 gfn);
+void umbra_sp_put_root(struct umbra_vm *vm, struct umbra_sp *sp,
+		 struct list_head *zapped);
+void umbra_sp_reclaim(struct umbra_vm *vm, struct list_head *zapped);
+void umbra_sp_zap_all(struct umbra_vm *vm, struct list_head *zapped);
+
+/* flush.c: the TLB flush rule */
+void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush,
+			struct list_head *zapped);
+void umbra_sp_free_list(struct list_head *zapped);
+
+/* notifier.c: host invalidations */
+int umbra_mmu_notifier_init(struct umbra_vm *vm);
+void umbra_mmu_notifier_exit(struct umbra_vm *vm);
+
+#endif /* _UMBRA_MMU_MMU_H */

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shadow.c - shadow pages: the host's copies of the guest's page tables
+ *
+ * What it owns:
+ *   the cache of shadow pages by (gfn, role), linking them into a shadow
+ *   tree, tearing them down ("zap"), write protection of the guest tables
+ *   they shadow, and the pool bound.
+ *
+ * A shadow page is kept after the guest stops using it (a CR3 switch, an
+ * upper-level entry rewritten): it stays in the hash, linked to no parent,
+ * ready for the next time the same guest table is reached the same way.
+ * It is in sync all the same, because the guest table it shadows stays
+ * write-protected and every write to it is applied to the shadow
+ * (pte_write.c).  Only the pool bound (umbra_mmu_vm.max_sps) or a host
+ * invalidation makes it go: the oldest first.
+ *
+ * Why write-protect: a guest table may be changed by any store of the
+ * guest; write-protecting the frame (clearing W and MMU-writable in every
+ * spte that maps it, rmap.c) turns each such store into a #PF that umbra
+ * sees.  Clearing MMU-writable too, not just W, keeps any lockless writer
+ * from giving W back (spte.h).
+ *
+ * Locking: everything here runs under mmu_lock.  Zapped pages go on a list
+ * that the caller frees after the TLB flush (flush.c), never before: a CPU
+ * may still be walking them.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include "mmu.h"
+
+static void assert_mmu_locked(struct umbra_vm *vm)
+{
+	lockdep_assert_held(&vm_mmu(vm)->lock);
+}
+
+/**
+ * umbra_sp_get - find or create the shadow page for (@gfn, @role)
+ * @vcpu: supplies memory from its cache
+ * @gfn: the guest table, or the first frame of a direct page
+ * @role: see union umbra_sp_role
+ * @created: set to whether a new page was made (the caller then
+ *	     write-protects @gfn unless @role is direct)
+ *
+ * Return: the page, or NULL if the cache ran dry (a topup bug).
+ */
+struct umbra_sp *umbra_sp_get(struct umbra_vcpu *vcpu, u64 gfn,
+			union umbra_sp_role role, bool *created)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vcpu->vm);
+	struct umbra_sp *sp;
+
+	assert_mmu_locked(vcpu->vm);
+	*created = false;
+	hash_for_each_possible(mmu->hash, sp, hash_link, gfn) {
+		if (sp->gfn == gfn && sp->role.word == role.word) {
+			list_move(&sp->lru, &mmu->active);
+			return sp;
+		}
+	}
+
+	sp = umbra_mmu_cache_alloc_sp(vcpu);
+	if (WARN_ON_ONCE(!sp))
+		return NULL;
+	sp->spt = umbra_mmu_cache_alloc(vcpu);
+	if (role.level == 1 && !role.direct)
+		sp->gfns = umbra_mmu_cache_alloc(vcpu);
+	if (WARN_ON_ONCE(!sp->spt || (role.level == 1 && !role.direct && !sp->gfns))) {
+		free_page((unsigned long)sp->spt);
+		kfree(sp);
+		return NULL;
+	}
+	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
+	sp->gfn = gfn;
+	sp->role = role;
+	INIT_LIST_HEAD(&sp->zap_link);
+	hash_add(mmu->hash, &sp->hash_link, gfn);
+	list_add(&sp->lru, &mmu->active);
+	mmu->nr_sps++;
+	mmu->created++;
+	*created = true;
+	return sp;
+}
+
+/**
+ * umbra_sp_link - point an upper-level spte at a shadow page
+ * @vcpu: supplies an rmap descriptor if needed
+ * @sptep: the entry, not present
+ * @child: the page
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int umbra_sp_link(struct umbra_vcpu *vcpu, u64 *sptep, struct umbra_sp *child)
+{
+	int r = umbra_rmap_add(vcpu, &child->parents, sptep);
+
+	if (!r)
+		WRITE_ONCE(*sptep, __pa(child->spt) | SPTE_NONLEAF);
+	return r;
+}
+
+/* The frame a leaf spte maps. */
+static u64 leaf_gfn(struct umbra_sp *sp, unsigned int idx)
+{
+	return sp->role.direct ? sp->gfn + idx : sp->gfns[idx];
+}
+
+/**
+ * umbra_spte_drop - make an spte not present, unhooking what it referenced
+ * @vm: the VM
+ * @sptep: the entry (present or not)
+ *
+ * A leaf spte leaves its frame's rmap; an upper-level one leaves its
+ * child's parent list (the child stays cached).  The caller flushes.
+ */
+void umbra_spte_drop(struct umbra_vm *vm, u64 *sptep)
+{
+	struct umbra_sp *sp = sptep_sp(sptep);
+	u64 spte = *sptep;
+	unsigned long *head;
+
+	if (!spte_present(spte))
+		return;
+	if (sp->role.level == 1) {
+		head = umbra_gfn_rmap(vm, leaf_gfn(sp, sptep_index(sptep)));
+		if (head)
+			umbra_rmap_remove(head, sptep);
+	} else {
+		umbra_rmap_remove(&spte_child(spte)->parents, sptep);
+	}
+	WRITE_ONCE(*sptep, 0);
+}
+
+/**
+ * umbra_sp_zap - tear a shadow page down
+ * @vm: the VM
+ * @sp: the page
+ * @zapped: where the page goes to be freed after the flush
+ *
+ * Its entries are dropped and every parent entry pointing to it is
+ * cleared.  A page some vCPU uses as its root cannot be freed yet: it is
+ * marked invalid, those vCPUs are told to load another root, and the last
+ * one to let go frees it (umbra_sp_put_root()).
+ *
+ * Return: true (a TLB flush is needed).
+ */
+bool umbra_sp_zap(struct umbra_vm *vm, struct umbra_sp *sp, struct list_head *zapped)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	unsigned long iter;
+	unsigned int i;
+	u64 *sptep;
+
+	assert_mmu_locked(vm);
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++)
+		umbra_spte_drop(vm, &sp->spt[i]);
+	while ((sptep = umbra_rmap_first(&sp->parents, &iter))) {
+		umbra_rmap_remove(&sp->parents, sptep);
+		WRITE_ONCE(*sptep, 0);
+	}
+
+	hash_del(&sp->hash_link);
+	list_del_init(&sp->lru);
+	mmu->nr_sps--;
+	mmu->zapped++;
+
+	if (sp->root_count) {
+		sp->invalid = true;
+		for (i = 0; i < UMBRA_MAX_VCPUS; i++) {
+			struct umbra_vcpu *v = READ_ONCE(vm->vcpus[i]);
+
+			if (v)
+				umbra_vcpu_request(v, UMBRA_REQ_MMU_RELOAD);
+		}
+	} else {
+		list_add(&sp->zap_link, zapped);
+	}
+	return true;
+}
+
+/**
+ * umbra_sp_put_root - a vCPU stops using @sp as a root (or previous root)
+ * @vm: the VM
+ * @sp: the page
+ * @zapped: receives @sp if it was zapped meanwhile and this was the last user
+ */
+void umbra_sp_put_root(struct umbra_vm *vm, struct umbra_sp *sp,
+		 struct list_head *zapped)
+{
+	assert_mmu_locked(vm);
+	if (!WARN_ON_ONCE(sp->root_count <= 0) && !--sp->root_count &&
+	    sp->invalid)
+		list_add(&sp->zap_link, zapped);
+}
+
+/* Indirect shadow pages of a guest table frame. */
+#define for_each_sp_of_gfn(mmu, sp, tmp, _gfn)				\
+	hash_for_each_possible_safe((mmu)->hash, sp, tmp, hash_link, _gfn) \
+		if ((sp)->gfn != (_gfn) || (sp)->role.direct) {} else
+
+/**
+ * umbra_gfn_is_shadowed - is this frame a guest page table umbra shadows?
+ * @vm: the VM
+ * @gfn: the frame
+ */
+bool umbra_gfn_is_shadowed(struct umbra_vm *vm, u64 gfn)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct hlist_node *tmp;
+	struct umbra_sp *sp;
+
+	assert_mmu_locked(vm);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		return true;
+	return false;
+}
+
+/**
+ * umbra_sp_zap_gfn - zap every shadow of one guest table
+ * @vm: the VM
+ * @gfn: the table's frame
+ * @zapped: see umbra_sp_zap()
+ *
+ * Return: whether anything was zapped (a flush is needed).
+ */
+bool umbra_sp_zap_gfn(struct umbra_vm *vm, u64 gfn, struct list_head *zapped)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct hlist_node *tmp;
+	struct umbra_sp *sp;
+	bool flush = false;
+
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		flush |= umbra_sp_zap(vm, sp, zapped);
+	return flush;
+}
+
+/**
+ * umbra_gfn_write_protect - take write access to a frame away from every spte
+ * @vm: the VM
+ * @gfn: the frame, about to be shadowed
+ *
+ * Clears W and MMU-writable (see the file comment for why both).
+ *
+ * Return: whether some spte lost W, i.e. a TLB flush is needed before the
+ * protection can be relied on.
+ */
+bool umbra_gfn_write_protect(struct umbra_vm *vm, u64 gfn)
+{
+	unsigned long *head = umbra_gfn_rmap(vm, gfn), iter;
+	bool flush = false;
+	u64 *sptep;
+
+	assert_mmu_locked(vm);
+	if (!head)
+		return false;
+	for (sptep = umbra_rmap_first(head, &iter); sptep; sptep = umbra_rmap_next(head, &iter)) {
+		u64 spte = *sptep;
+
+		if (!(spte & (SPTE_WRITABLE | SPTE_MMU_WRITABLE)))
+			continue;
+		flush |= spte_writable(spte);
+		WRITE_ONCE(*sptep, spte & ~(SPTE_WRITABLE | SPTE_MMU_WRITABLE));
+	}
+	return flush;
+}
+
+/**
+ * umbra_sp_reclaim - keep the pool within its bound, oldest first
+ * @vm: the VM
+ * @zapped: see umbra_sp_zap()
+ *
+ * Roots in use are skipped; they go when their vCPUs let go of them.
+ */
+void umbra_sp_reclaim(struct umbra_vm *vm, struct list_head *zapped)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct umbra_sp *sp, *prev;
+
+	assert_mmu_locked(vm);
+	list_for_each_entry_safe_reverse(sp, prev, &mmu->active, lru) {
+		if (mmu->nr_sps <= mmu->max_sps)
+			break;
+		if (!sp->root_count)
+			umbra_sp_zap(vm, sp, zapped);
+	}
+}
+
+/**
+ * umbra_sp_zap_all - zap every shadow page of the VM
+ * @vm: the VM
+ * @zapped: see umbra_sp_zap()
+ */
+void umbra_sp_zap_all(struct umbra_vm *vm, struct list_head *zapped)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct umbra_sp *sp;
+
+	assert_mmu_locked(vm);
+	while (!list_empty(&mmu->active)) {
+		sp = list_first_entry(&mmu->active, struct umbra_sp, lru);
+		umbra_sp_zap(vm, sp, zapped);
+	}
+}

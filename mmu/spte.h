@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * spte.h - the shadow page-table entry
+ *
+ * A shadow PTE (spte) is an ordinary x86-64 page-table entry that the
+ * hardware walks, plus software bits in positions the hardware ignores.
+ *
+ * Hardware bits umbra uses:
+ *   P (0), W (1), U (2), A (5), D (6), NX (63) and the frame, bits 51:12.
+ *   Upper-level sptes are fully permissive (P|W|U|A): a leaf spte carries
+ *   the effective permissions of the whole guest walk, and the shadow page
+ *   it lives in is keyed by the access its upper levels allow (role.access),
+ *   so one shadow page never serves two paths with different rights.
+ *
+ * Software bits:
+ *   SPTE_HOST_WRITABLE (57)  the host page was mapped writable: the host
+ *                            PTE allows it and the memslot is not
+ *                            read-only.
+ *   SPTE_MMU_WRITABLE  (58)  the shadow MMU allows writes: the guest PTE
+ *                            allows them and the gfn is not a shadowed
+ *                            guest page table.
+ *
+ * Invariants (spte_check() WARNs on a violation):
+ *   - W implies MMU-writable implies host-writable.
+ *   - Write protection for dirty logging clears W only, so a lockless
+ *     writer may give W back with one cmpxchg on an spte whose
+ *     MMU-writable bit is set.  Write protection for shadowing clears
+ *     MMU-writable too, so that writer keeps its hands off.
+ *   - When an MMU-writable spte loses W, remote TLBs are flushed before
+ *     anyone relies on the protection (mmu/flush.c).
+ *   - The frame of a present leaf spte is a page of the VM's memory whose
+ *     reference the MMU notifier protects (mmu/notifier.c): it is zapped
+ *     before the host frees, moves or swaps that page.
+ */
+#ifndef _UMBRA_MMU_SPTE_H
+#define _UMBRA_MMU_SPTE_H
+
+#include <linux/bits.h>
+#include <linux/build_bug.h>
+#include <linux/types.h>
+#include <asm/pgtable_types.h>
+
+#define SPTE_PRESENT		_PAGE_PRESENT
+#define SPTE_WRITABLE		_PAGE_RW
+#define SPTE_USER		_PAGE_USER
+#define SPTE_ACCESSED		_PAGE_ACCESSED
+#define SPTE_DIRTY		_PAGE_DIRTY
+#define SPTE_NX			_PAGE_NX
+#define SPTE_HOST_WRITABLE	BIT_ULL(57)
+#define SPTE_MMU_WRITABLE	BIT_ULL(58)
+#define SPTE_PFN_MASK		GENMASK_ULL(51, 12)
+
+/* Upper-level sptes: everything allowed; the leaf decides. */
+#define SPTE_NONLEAF	(SPTE_PRESENT | SPTE_WRITABLE | SPTE_USER | SPTE_ACCESSED)
+
+static_assert(!(SPTE_HOST_WRITABLE & (SPTE_PFN_MASK | SPTE_NX | 0xfff)));
+static_assert(!(SPTE_MMU_WRITABLE & (SPTE_PFN_MASK | SPTE_NX | 0xfff)));
+static_assert(SPTE_HOST_WRITABLE != SPTE_MMU_WRITABLE);
+
+static inline bool spte_present(u64 spte)
+{
+	return spte & SPTE_PRESENT;
+}
+
+static inline bool spte_writable(u64 spte)
+{
+	return spte & SPTE_WRITABLE;
+}
+
+static inline u64 spte_pfn(u64 spte)
+{
+	return (spte & SPTE_PFN_MASK) >> PAGE_SHIFT;
+}
+
+/* Returns true if @spte breaks the W => MMU-writable => host-writable chain. */
+static inline bool spte_bad(u64 spte)
+{
+	if ((spte & SPTE_WRITABLE) && !(spte & SPTE_MMU_WRITABLE))
+		return true;
+	if ((spte & SPTE_MMU_WRITABLE) && !(spte & SPTE_HOST_WRITABLE))
+		return true;
+	return false;
+}
+
+#define spte_check(spte)						\
+	WARN_ONCE(spte_bad(spte), "umbra: bad spte %#llx\n", (u64)(spte))
+
+#endif /* _UMBRA_MMU_SPTE_H */
