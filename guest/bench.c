@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench.c - workloads for comparing MMUs ("bench NAME ARGS" on the
+ * command line).  Each does its setup untimed, times its loop with RDTSC,
+ * prints one line "bench NAME: ops=N cycles=C" and exits 0.  All page-
+ * table work goes through as.c and so through pv_mmu, with lazy MMU
+ * batches where Linux has them (copy_pte_range, zap_pte_range,
+ * change_pte_range).
+ *
+ *   demand MiB         pre-map MiB of fresh pages, then time one write to
+ *                      each page (ops = pages touched)
+ *   churn N            N times: map 64 pages one by one, write each,
+ *                      unmap each with INVLPG (ops = N)
+ *   fork MiB [N]       a parent with MiB of written pages forks N times;
+ *                      each child runs (CR3 switch) and exits (ops = N)
+ *   mmap MiB N         N times: map MiB populated, write each page, unmap
+ *                      (ops = N)
+ *   mprotect MiB N     MiB mapped and written; N times: make it read-only,
+ *                      make it writable, write each page (ops = N)
+ */
+#include "guest.h"
+
+#define BENCH_VA	(AS_USER_START + PUD_SIZE)
+#define CHURN_PAGES	64
+
+static void __noreturn bench_usage(const char *why)
+{
+	kprintf("bench: %s\n"
+	       "usage: bench demand MiB | churn N | fork MiB [N] | mmap MiB N |"
+	       " mprotect MiB N\n", why);
+	guest_exit(2);
+}
+
+static u64 arg_u64(int argc, char **argv, int i, u64 dflt, const char *name)
+{
+	u64 v;
+
+	if (i >= argc) {
+		if (dflt)
+			return dflt;
+		kprintf("bench: missing %s\n", name);
+		bench_usage("bad arguments");
+	}
+	if (!parse_u64(argv[i], &v) || !v)
+		bench_usage("arguments are positive numbers");
+	return v;
+}
+
+static u64 mib_pages(u64 mib)
+{
+	/* Leave room for tables, counts and the kernel. */
+	if (mib > (boot_info->mem_size >> 20) / 2)
+		bench_usage("MiB is more than half of the guest's memory");
+	return mib << (20 - PAGE_SHIFT);
+}
+
+static struct as *bench_as(void)
+{
+	struct as *as = as_create();
+
+	if (!as)
+		panic("bench: no address space");
+	as_switch(as);
+	return as;
+}
+
+static void map_range(struct as *as, u64 pages)
+{
+	if (as_map_range(as, BENCH_VA, pages, _PAGE_RW | _PAGE_NX))
+		panic("bench: out of memory mapping %llu pages", pages);
+}
+
+static void touch(u64 pages, u64 stamp)
+{
+	u64 i;
+
+	for (i = 0; i < pages; i++)
+		*(volatile u64 *)(BENCH_VA + i * PAGE_SIZE) = stamp + i;
+}
+
+static void __noreturn report(const char *name, u64 ops, u64 cycles)
+{
+	kprintf("bench %s: ops=%llu cycles=%llu\n", name, ops, cycles);
+	guest_exit(0);
+}
+
+static void __noreturn bench_demand(u64 mib)
+{
+	u64 pages = mib_pages(mib), t0, t1;
+	struct as *as = bench_as();
+
+	map_range(as, pages);
+	t0 = rdtsc();
+	touch(pages, 1);
+	t1 = rdtsc();
+	report("demand", pages, t1 - t0);
+}
+
+static void __noreturn bench_churn(u64 iters)
+{
+	struct as *as = bench_as();
+	u64 frames[CHURN_PAGES], t0, t1, n;
+	unsigned int i;
+
+	for (i = 0; i < CHURN_PAGES; i++) {
+		frames[i] = palloc_alloc();
+		if (!frames[i])
+			panic("bench: out of memory");
+	}
+	t0 = rdtsc();
+	for (n = 0; n < iters; n++) {
+		for (i = 0; i < CHURN_PAGES; i++)
+			if (as_map(as, BENCH_VA + i * PAGE_SIZE, frames[i],
+				   _PAGE_RW | _PAGE_NX | _PAGE_SPECIAL))
+				panic("bench: out of memory");
+		touch(CHURN_PAGES, n);
+		for (i = 0; i < CHURN_PAGES; i++)
+			as_unmap(as, BENCH_VA + i * PAGE_SIZE);
+	}
+	t1 = rdtsc();
+	report("churn", iters, t1 - t0);
+}
+
+static void __noreturn bench_fork(u64 mib, u64 iters)
+{
+	u64 pages = mib_pages(mib), t0, t1, n;
+	struct as *parent = bench_as(), *child;
+
+	map_range(parent, pages);
+	touch(pages, 1);
+	t0 = rdtsc();
+	for (n = 0; n < iters; n++) {
+		child = as_fork(parent);
+		if (!child)
+			panic("bench: out of memory forking");
+		as_switch(child);
+		as_switch(parent);
+		as_destroy(child);
+	}
+	t1 = rdtsc();
+	report("fork", iters, t1 - t0);
+}
+
+static void __noreturn bench_mmap(u64 mib, u64 iters)
+{
+	u64 pages = mib_pages(mib), t0, t1, n;
+	struct as *as = bench_as();
+
+	t0 = rdtsc();
+	for (n = 0; n < iters; n++) {
+		map_range(as, pages);
+		touch(pages, n);
+		as_unmap_range(as, BENCH_VA, pages);
+	}
+	t1 = rdtsc();
+	report("mmap", iters, t1 - t0);
+}
+
+static void __noreturn bench_mprotect(u64 mib, u64 iters)
+{
+	u64 pages = mib_pages(mib), t0, t1, n;
+	struct as *as = bench_as();
+
+	map_range(as, pages);
+	touch(pages, 0);
+	t0 = rdtsc();
+	for (n = 0; n < iters; n++) {
+		as_protect_range(as, BENCH_VA, pages, 0, _PAGE_RW);
+		as_protect_range(as, BENCH_VA, pages, _PAGE_RW, 0);
+		touch(pages, n);
+	}
+	t1 = rdtsc();
+	report("mprotect", iters, t1 - t0);
+}
+
+void bench_main(int argc, char **argv)
+{
+	const char *name = argc ? argv[0] : "";
+
+	if (!strcmp(name, "demand"))
+		bench_demand(arg_u64(argc, argv, 1, 0, "MiB"));
+	if (!strcmp(name, "churn"))
+		bench_churn(arg_u64(argc, argv, 1, 0, "N"));
+	if (!strcmp(name, "fork"))
+		bench_fork(arg_u64(argc, argv, 1, 0, "MiB"),
+			   arg_u64(argc, argv, 2, 1, "N"));
+	if (!strcmp(name, "mmap"))
+		bench_mmap(arg_u64(argc, argv, 1, 0, "MiB"),
+			   arg_u64(argc, argv, 2, 0, "N"));
+	if (!strcmp(name, "mprotect"))
+		bench_mprotect(arg_u64(argc, argv, 1, 0, "MiB"),
+			       arg_u64(argc, argv, 2, 0, "N"));
+	bench_usage(argc ? "unknown workload" : "no workload given");
+}

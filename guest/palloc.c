@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * palloc.c - guest-physical page frames from boot_info.free_start to
+ * mem_size, with a reference count per 4 KiB frame.
+ *
+ * Parts: a bump pointer over never-used memory; a LIFO free list of 4 KiB
+ * frames threaded through the frames themselves (reached through the
+ * identity map), so a frame freed as a page table is the next one handed
+ * out, as data or as another table, which is what a shadow MMU must get
+ * right; a free list of 2 MiB blocks cut from the bump region.
+ *
+ * Invariants: a frame on the 4 KiB free list has count 0; an allocated
+ * frame has count >= 1; 2 MiB blocks are not counted per frame (they are
+ * mapped _PAGE_SPECIAL, their owner frees them).  Single-threaded.
+ */
+#include "guest.h"
+
+static u64 pool_start, pool_end;	/* frames counted in refs[] */
+static u64 bump;			/* first never-used frame */
+static u64 free_list;			/* pa of a free frame, 0 = empty */
+static u64 huge_free_list;
+static u32 *refs;			/* indexed by pfn */
+static u64 used;
+
+void palloc_init(u64 start, u64 end)
+{
+	u64 nr = end >> PAGE_SHIFT;
+
+	if (!IS_ALIGNED(start, PAGE_SIZE) || start >= end)
+		panic("bad free memory range %llx-%llx", start, end);
+	refs = phys_to_virt(start);
+	memset(refs, 0, nr * sizeof(*refs));
+	pool_start = ALIGN_UP(start + nr * sizeof(*refs), PAGE_SIZE);
+	pool_end = ALIGN_DOWN(end, PAGE_SIZE);
+	bump = pool_start;
+	if (bump >= pool_end)
+		panic("no memory left after the frame counts");
+}
+
+static void check_frame(u64 pa, const char *what)
+{
+	if (!IS_ALIGNED(pa, PAGE_SIZE) || pa < pool_start || pa >= pool_end)
+		panic("%s: %llx is not an allocatable frame", what, pa);
+}
+
+u64 palloc_alloc(void)
+{
+	u64 pa;
+
+	if (free_list) {
+		pa = free_list;
+		free_list = *(u64 *)phys_to_virt(pa);
+	} else if (bump < pool_end) {
+		pa = bump;
+		bump += PAGE_SIZE;
+	} else {
+		return 0;
+	}
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	refs[pa >> PAGE_SHIFT] = 1;
+	used++;
+	return pa;
+}
+
+static void push_free(u64 pa)
+{
+	*(u64 *)phys_to_virt(pa) = free_list;
+	free_list = pa;
+}
+
+void palloc_free(u64 pa)
+{
+	check_frame(pa, __func__);
+	if (refs[pa >> PAGE_SHIFT] != 1)
+		panic("%s: frame %llx has count %u", __func__, pa,
+		      refs[pa >> PAGE_SHIFT]);
+	refs[pa >> PAGE_SHIFT] = 0;
+	push_free(pa);
+	used--;
+}
+
+u64 palloc_alloc_huge(void)
+{
+	u64 pa, skip;
+
+	if (huge_free_list) {
+		pa = huge_free_list;
+		huge_free_list = *(u64 *)phys_to_virt(pa);
+	} else {
+		pa = ALIGN_UP(bump, PMD_SIZE);
+		if (pa + PMD_SIZE > pool_end)
+			return 0;
+		for (skip = bump; skip < pa; skip += PAGE_SIZE)
+			push_free(skip);
+		bump = pa + PMD_SIZE;
+	}
+	memset(phys_to_virt(pa), 0, PMD_SIZE);
+	used += PMD_SIZE / PAGE_SIZE;
+	return pa;
+}
+
+void palloc_free_huge(u64 pa)
+{
+	if (!IS_ALIGNED(pa, PMD_SIZE) || pa < pool_start || pa >= pool_end)
+		panic("%s: bad block %llx", __func__, pa);
+	*(u64 *)phys_to_virt(pa) = huge_free_list;
+	huge_free_list = pa;
+	used -= PMD_SIZE / PAGE_SIZE;
+}
+
+void page_get(u64 pa)
+{
+	check_frame(pa, __func__);
+	if (!refs[pa >> PAGE_SHIFT])
+		panic("%s: frame %llx is free", __func__, pa);
+	refs[pa >> PAGE_SHIFT]++;
+}
+
+bool page_put(u64 pa)
+{
+	check_frame(pa, __func__);
+	if (!refs[pa >> PAGE_SHIFT])
+		panic("%s: frame %llx is already free", __func__, pa);
+	if (--refs[pa >> PAGE_SHIFT])
+		return false;
+	push_free(pa);
+	used--;
+	return true;
+}
+
+u32 page_count(u64 pa)
+{
+	check_frame(pa, __func__);
+	return refs[pa >> PAGE_SHIFT];
+}
+
+u64 palloc_used(void)
+{
+	return used;
+}

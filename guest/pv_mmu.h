@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pv_mmu.h - the one door through which the guest changes page tables and
+ * the TLB, after Linux's paravirt MMU ops.  Every page-table write (any
+ * level), every INVLPG, TLB flush and CR3 load in the guest goes through
+ * pv_mmu; nothing else stores to a live page table (tests that deliberately
+ * bypass it say so).  A backend implements struct pv_mmu_ops:
+ *
+ *   native (pv_mmu_native.c)  plain stores, INVLPG, MOV to CR3;
+ *                             the lazy hooks do nothing.
+ *   pv (to come)              queues the same operations in the shared
+ *                             mmu_op page while in lazy MMU mode and
+ *                             flushes the queue in one hypercall on leave.
+ *
+ * Rules a caller follows so that a batching backend is correct:
+ *   - Between enter_lazy_mmu() and leave_lazy_mmu() the effect of an op
+ *     may be deferred until leave_lazy_mmu(): do not read back an entry
+ *     written in the same lazy section, do not free a frame whose mapping
+ *     was cleared in it, and do not rely on a TLB flush issued in it.
+ *     Lazy sections do not nest and hold no table allocation: as in
+ *     Linux they wrap only the PTE loop of one leaf table.
+ *   - A new table page is zeroed with ordinary stores before it is linked
+ *     (it is not a page table yet); release_pt() is called after it has
+ *     been unlinked and the TLB flushed, before the frame is reused.
+ *   - Ops never flush implicitly: set_pte()/clear_pte() on a live
+ *     translation is followed by invlpg() or flush_tlb() by the caller.
+ *   - Reading an entry is a plain load (pte_read()).  A/D bits read there
+ *     are the architectural ones the CPU (or the hypervisor) wrote.
+ */
+#ifndef _GUEST_PV_MMU_H
+#define _GUEST_PV_MMU_H
+
+#include <linux/types.h>
+
+/* A paging-structure entry at any level (PML4E, PDPTE, PDE or PTE). */
+typedef __u64 pte_t;
+
+/**
+ * struct pv_mmu_ops - page-table and TLB maintenance operations
+ * @name:	backend name, printed at boot
+ * @set_pte:	store @val into the entry at @ptep (identity-mapped
+ *		address of an entry in a page-table page), any level
+ * @clear_pte:	store 0 into the entry at @ptep
+ * @invlpg:	invalidate the translation of the page holding @va in the
+ *		current address space (and paging-structure caches for it)
+ * @flush_tlb:	invalidate all non-global translations of the current
+ *		address space
+ * @load_cr3:	switch to the address space whose PML4 is at @pa
+ * @release_pt:	the page at @pa stops being a page table (it is unlinked
+ *		everywhere and flushed; it may be reused as anything)
+ * @enter_lazy_mmu: start a batch (see the rules above)
+ * @leave_lazy_mmu: end the batch: every op issued since enter has taken
+ *		effect when this returns
+ */
+struct pv_mmu_ops {
+	const char *name;
+	void (*set_pte)(pte_t *ptep, __u64 val);
+	void (*clear_pte)(pte_t *ptep);
+	void (*invlpg)(__u64 va);
+	void (*flush_tlb)(void);
+	void (*load_cr3)(__u64 pa);
+	void (*release_pt)(__u64 pa);
+	void (*enter_lazy_mmu)(void);
+	void (*leave_lazy_mmu)(void);
+};
+
+/* The backend in use; set once at boot by pv_mmu_select(). */
+extern const struct pv_mmu_ops *pv_mmu;
+
+/* pv_mmu_native.c */
+extern const struct pv_mmu_ops pv_mmu_native_ops;
+/* Picks the backend named @name ("native"); returns 0 or -EINVAL. */
+int pv_mmu_select(const char *name);
+
+static inline __u64 pte_read(const pte_t *ptep)
+{
+	return *(const volatile pte_t *)ptep;
+}
+
+static inline void set_pte(pte_t *ptep, __u64 val)
+{
+	pv_mmu->set_pte(ptep, val);
+}
+
+static inline void clear_pte(pte_t *ptep)
+{
+	pv_mmu->clear_pte(ptep);
+}
+
+static inline void flush_tlb_page(__u64 va)
+{
+	pv_mmu->invlpg(va);
+}
+
+static inline void flush_tlb(void)
+{
+	pv_mmu->flush_tlb();
+}
+
+static inline void load_cr3(__u64 pa)
+{
+	pv_mmu->load_cr3(pa);
+}
+
+static inline void release_pt(__u64 pa)
+{
+	pv_mmu->release_pt(pa);
+}
+
+static inline void enter_lazy_mmu(void)
+{
+	pv_mmu->enter_lazy_mmu();
+}
+
+static inline void leave_lazy_mmu(void)
+{
+	pv_mmu->leave_lazy_mmu();
+}
+
+#endif /* _GUEST_PV_MMU_H */

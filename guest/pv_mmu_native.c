@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pv_mmu_native.c - the native pv_mmu backend: what a guest does on bare
+ * metal.  Entries are written with one 64-bit store (so the CPU, or a
+ * hypervisor's page walker, never sees a torn entry), INVLPG and MOV to
+ * CR3 do the TLB work, and lazy MMU mode is a no-op because nothing is
+ * batched.  Also owns backend selection.
+ */
+#include "guest.h"
+
+static void native_set_pte(pte_t *ptep, u64 val)
+{
+	WRITE_ONCE(*ptep, val);
+}
+
+static void native_clear_pte(pte_t *ptep)
+{
+	WRITE_ONCE(*ptep, 0);
+}
+
+static void native_invlpg(u64 va)
+{
+	__invlpg(va);
+}
+
+static void native_flush_tlb(void)
+{
+	write_cr3(read_cr3());
+}
+
+static void native_load_cr3(u64 pa)
+{
+	write_cr3(pa);
+}
+
+static void native_release_pt(u64 pa)
+{
+	(void)pa;
+}
+
+static void native_nop(void)
+{
+}
+
+const struct pv_mmu_ops pv_mmu_native_ops = {
+	.name		= "native",
+	.set_pte	= native_set_pte,
+	.clear_pte	= native_clear_pte,
+	.invlpg		= native_invlpg,
+	.flush_tlb	= native_flush_tlb,
+	.load_cr3	= native_load_cr3,
+	.release_pt	= native_release_pt,
+	.enter_lazy_mmu	= native_nop,
+	.leave_lazy_mmu	= native_nop,
+};
+
+const struct pv_mmu_ops *pv_mmu = &pv_mmu_native_ops;
+
+static const struct pv_mmu_ops *const backends[] = {
+	&pv_mmu_native_ops,
+};
+
+int pv_mmu_select(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(backends); i++) {
+		if (!strcmp(backends[i]->name, name)) {
+			pv_mmu = backends[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
