@@ -10,6 +10,7 @@
 #   make kunit      KUnit suites (kunit.py, x86_64, under QEMU)
 #   make test       setup, KUnit and the integration suite in the test host
 #   make demo       boot the test host and show umbra at work
+#   make bench      umbra against KVM on the guest's workloads
 #   make clean
 #
 # Everything generated goes to build/ or .cache/ (ignored by git) except the
@@ -25,7 +26,7 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -I$(TOP)/include/uapi
 TEST_BINS   := $(BUILD)/payload/api_test $(BUILD)/payload/vmctl
 PAYLOAD     := $(BUILD)/payload
 
-.PHONY: all module check kunit test demo setup payload clean
+.PHONY: all module check kunit test demo bench setup payload clean
 
 all: module
 
@@ -52,15 +53,21 @@ $(BUILD)/payload/vmctl: tests/vmctl.c include/uapi/umbra.h
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ tests/vmctl.c
 
+# umbra-run with its test guests, and the test guest with its suite.
 payload: module $(TEST_BINS)
 	@mkdir -p $(PAYLOAD)
 	cp $(TOP)/umbra.ko $(TOP)/tests/*.sh $(PAYLOAD)/
+	$(MAKE) -C $(TOP)/vmm --no-print-directory tests OUT=$(PAYLOAD)
+	$(MAKE) -C $(TOP)/guest --no-print-directory OUT=$(PAYLOAD)/guest.elf OBJ=$(BUILD)/guest
 
 test:
 	@bash $(TOP)/scripts/test.sh
 
 demo:
 	@bash $(TOP)/scripts/demo.sh
+
+bench:
+	@bash $(TOP)/scripts/bench.sh
 
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then \

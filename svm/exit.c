@@ -344,8 +344,11 @@ static int handle_pf(struct umbra_svm_vcpu *svm)
 		return umbra_svm_handle_mmio(svm, pf.gpa);
 	case UMBRA_PF_EMULATE:
 		return emulate_pt_write(svm, pf.gpa);
+	case -EIO:
+		return umbra_svm_internal_error(svm,
+			"guest page table outside guest RAM");
 	default:
-		return r;
+		return r;	/* -EFAULT: the VMM's memory is gone, as KVM */
 	}
 }
 

@@ -171,6 +171,15 @@ int umbra_svm_vcpu_run(struct umbra_vcpu *vcpu)
 		cond_resched();
 
 		r = umbra_mmu_load(vcpu, &root);
+		if (r == -EOPNOTSUPP) {
+			r = umbra_svm_internal_error(svm,
+				"guest paging mode not shadowed yet (paging off or 32-bit)");
+			break;
+		}
+		if (r == -EFAULT) {
+			r = umbra_svm_internal_error(svm, "guest CR3 points outside guest RAM");
+			break;
+		}
 		if (r < 0)
 			break;
 		if (svm_enter_guest(svm, root))

@@ -159,6 +159,14 @@ guest_suite() {
 	fi
 	t "${p}_mmio" 3 "MMIO read, 4 bytes at gpa 0xfee00030" ./umbra-run --dev "$dev" mmio.elf
 	has "${p}_mmio_dump" "vcpu 0 registers:"
+	# Hostile guests: a clear exit, never harm to the host.
+	t "${p}_cr3_outside_ram" 3 "badcr3: loading CR3 outside RAM" \
+		./umbra-run --dev "$dev" badcr3.elf
+	if [ "$p" = umbra ]; then
+		has umbra_cr3_outside_ram_internal_error "KVM_EXIT_INTERNAL_ERROR"
+	fi
+	t "${p}_garbage_page_tables" 3 "garbage: scribbling" \
+		./umbra-run --dev "$dev" garbage.elf
 	t "${p}_unhandled_port" 3 "unhandled I/O port 0x80: 1-byte write (out)" \
 		./umbra-run --dev "$dev" badport.elf
 	t "${p}_all_halted" 2 "all 2 vCPU(s) halted" ./umbra-run --dev "$dev" -c 2 halt.elf
