@@ -30,6 +30,8 @@ long umbra_check_extension(struct umbra_vm *vm, unsigned long cap)
 	case KVM_CAP_USER_MEMORY:
 	case KVM_CAP_USER_MEMORY2:
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_EXT_CPUID:		/* GET_SUPPORTED_CPUID, SET_CPUID2 */
+	case KVM_CAP_IMMEDIATE_EXIT:
 	case UMBRA_CAP_GLOBAL_STATS:
 	case UMBRA_CAP_VCPU_STATS:
 		return 1;

@@ -63,6 +63,12 @@ int umbra_vcpu_set_cpuid2(struct umbra_vcpu *vcpu,
 			  struct kvm_cpuid2 __user *arg);
 int umbra_vcpu_get_cpuid2(struct umbra_vcpu *vcpu,
 			  struct kvm_cpuid2 __user *arg);
+int umbra_get_supported_cpuid(struct kvm_cpuid2 __user *arg);
+
+/* msr.c: the MSR ioctls */
+int umbra_get_msr_index_list(struct kvm_msr_list __user *arg);
+int umbra_vcpu_msrs(struct umbra_vcpu *vcpu, struct kvm_msrs __user *arg,
+		    bool set);
 
 /* regs.c: register state, its reset values and its legality */
 void umbra_regs_reset(struct umbra_vcpu *vcpu);

@@ -204,3 +204,93 @@ int umbra_vcpu_get_cpuid2(struct umbra_vcpu *vcpu, struct kvm_cpuid2 __user *arg
 		return -EFAULT;
 	return 0;
 }
+
+/*
+ * What umbra can give a guest, leaf by leaf: the bits umbra virtualises
+ * correctly, ANDed with what the host has.  Left out on purpose: the APIC
+ * and x2APIC (no interrupt controller yet), XSAVE/AVX (guest XCR0 is not
+ * switched yet), SMAP (the walker does not model RFLAGS.AC), PCID, PKU,
+ * LA57, SVM/VMX (no nesting), MCE/MCA, MTRR, monitor/mwait.
+ */
+struct supported_leaf {
+	u32 function;
+	u32 eax, ebx, ecx, edx;	/* masks applied to the host's values */
+};
+
+#define ALL	0xffffffffU
+
+static const struct supported_leaf supported_leaves[] = {
+	{ 0x0, ALL, ALL, ALL, ALL },
+	/* FPU DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFLUSH MMX FXSR SSE SSE2 */
+	{ 0x1, ALL, 0x0000ff00,
+	  BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) |
+	  BIT(23) | BIT(25) | BIT(30),
+	  BIT(0) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(11) |
+	  BIT(13) | BIT(15) | BIT(16) | BIT(17) | BIT(19) | BIT(23) | BIT(24) |
+	  BIT(25) | BIT(26) },
+	/* FSGSBASE BMI1 SMEP BMI2 ERMS ADX CLFLUSHOPT SHA; UMIP */
+	{ 0x7, 0, BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | BIT(19) |
+	  BIT(23) | BIT(29), BIT(2), 0 },
+	{ 0x80000000, ALL, ALL, ALL, ALL },
+	/* LAHF ABM SSE4A MISALIGNSSE PREFETCHW; SYSCALL NX MMXEXT 1GB RDTSCP LM */
+	{ 0x80000001, ALL, 0, BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8),
+	  BIT(11) | BIT(20) | BIT(22) | BIT(26) | BIT(27) | BIT(29) },
+	{ 0x80000008, 0xff, 0, 0, 0 },	/* physical address width */
+};
+
+#define CPUID_HYPERVISOR	BIT(31)	/* leaf 1 ECX: "running under one" */
+#define UMBRA_MAX_BASIC_LEAF	0x7
+#define UMBRA_MAX_EXT_LEAF	0x80000008
+
+static void fill_supported(struct kvm_cpuid_entry2 *e, const struct supported_leaf *l)
+{
+	u32 eax, ebx, ecx, edx;
+
+	cpuid_count(l->function, 0, &eax, &ebx, &ecx, &edx);
+	*e = (struct kvm_cpuid_entry2) {
+		.function = l->function,
+		.eax = eax & l->eax, .ebx = ebx & l->ebx,
+		.ecx = ecx & l->ecx, .edx = edx & l->edx,
+	};
+	switch (l->function) {
+	case 0x0:
+		e->eax = min_t(u32, eax, UMBRA_MAX_BASIC_LEAF);
+		break;
+	case 0x1:
+		e->ecx |= CPUID_HYPERVISOR;
+		break;
+	case 0x7:
+		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		break;
+	case 0x80000000:
+		e->eax = min_t(u32, eax, UMBRA_MAX_EXT_LEAF);
+		break;
+	case 0x80000008:
+		e->eax |= 48 << 8;	/* 4-level paging: 48-bit linear addresses */
+		break;
+	}
+}
+
+/**
+ * umbra_get_supported_cpuid - KVM_GET_SUPPORTED_CPUID
+ * @arg: userspace struct kvm_cpuid2 with room for nent entries
+ *
+ * Return: 0 with nent set, -E2BIG if nent is too small, -EFAULT.
+ */
+int umbra_get_supported_cpuid(struct kvm_cpuid2 __user *arg)
+{
+	struct kvm_cpuid_entry2 e[ARRAY_SIZE(supported_leaves)];
+	struct kvm_cpuid2 hdr;
+	unsigned int i;
+
+	if (copy_from_user(&hdr, arg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent < ARRAY_SIZE(e))
+		return -E2BIG;
+	for (i = 0; i < ARRAY_SIZE(e); i++)
+		fill_supported(&e[i], &supported_leaves[i]);
+	if (copy_to_user(arg->entries, e, sizeof(e)))
+		return -EFAULT;
+	hdr.nent = ARRAY_SIZE(e);
+	return copy_to_user(arg, &hdr, sizeof(hdr)) ? -EFAULT : 0;
+}

@@ -49,6 +49,10 @@ static long umbra_dev_ioctl(struct file *file, unsigned int ioctl,
 		return umbra_check_extension(NULL, arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : UMBRA_VCPU_MMAP_PAGES * PAGE_SIZE;
+	case KVM_GET_SUPPORTED_CPUID:
+		return umbra_get_supported_cpuid((void __user *)arg);
+	case KVM_GET_MSR_INDEX_LIST:
+		return umbra_get_msr_index_list((void __user *)arg);
 	case UMBRA_GET_GLOBAL_STATS:
 		return get_global_stats((void __user *)arg);
 	default:

@@ -68,6 +68,7 @@ static long vcpu_ioctl_locked(struct umbra_vcpu *vcpu, unsigned int ioctl,
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
+	struct kvm_fpu fpu;
 
 	switch (ioctl) {
 	case KVM_RUN:
@@ -97,6 +98,18 @@ static long vcpu_ioctl_locked(struct umbra_vcpu *vcpu, unsigned int ioctl,
 		return umbra_vcpu_set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return umbra_vcpu_get_cpuid2(vcpu, argp);
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		return umbra_vcpu_msrs(vcpu, argp, ioctl == KVM_SET_MSRS);
+	case KVM_GET_FPU:
+		memset(&fpu, 0, sizeof(fpu));
+		umbra_backend->get_fpu(vcpu, &fpu);
+		return copy_to_user(argp, &fpu, sizeof(fpu)) ? -EFAULT : 0;
+	case KVM_SET_FPU:
+		if (copy_from_user(&fpu, argp, sizeof(fpu)))
+			return -EFAULT;
+		umbra_backend->set_fpu(vcpu, &fpu);
+		return 0;
 	default:
 		return -EINVAL;		/* KVM's answer on a vCPU fd */
 	}

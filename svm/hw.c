@@ -313,4 +313,8 @@ const struct umbra_backend_ops umbra_svm_ops = {
 	.vcpu_create = umbra_svm_vcpu_create,
 	.vcpu_free = umbra_svm_vcpu_free,
 	.vcpu_run = umbra_svm_vcpu_run,
+	.get_msr = umbra_svm_vcpu_get_msr,
+	.set_msr = umbra_svm_vcpu_set_msr,
+	.get_fpu = umbra_svm_get_fpu,
+	.set_fpu = umbra_svm_set_fpu,
 };

@@ -17,6 +17,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/string.h>
+#include <asm/fpu/types.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/tsc.h>
@@ -168,4 +170,54 @@ gp:
 		 write ? "WRMSR" : "RDMSR", index);
 	umbra_svm_queue_exception(svm, GP_VECTOR, true, 0);
 	return SVM_RESUME;
+}
+
+/* The backend ops for KVM_GET/SET_MSRS (core/msr.c). */
+int umbra_svm_vcpu_get_msr(struct umbra_vcpu *vcpu, u32 index, u64 *data)
+{
+	return umbra_svm_get_msr(to_svm(vcpu), index, data);
+}
+
+int umbra_svm_vcpu_set_msr(struct umbra_vcpu *vcpu, u32 index, u64 data)
+{
+	return umbra_svm_set_msr(to_svm(vcpu), index, data, true);
+}
+
+/*
+ * KVM_GET/SET_FPU: the legacy FXSAVE region of the guest's FPU state,
+ * which stays in memory outside KVM_RUN (run.c swaps it in only there).
+ */
+void umbra_svm_get_fpu(struct umbra_vcpu *vcpu, struct kvm_fpu *fpu)
+{
+	const struct fxregs_state *fx = &to_svm(vcpu)->fpu.fpstate->regs.fxsave;
+
+	memcpy(fpu->fpr, fx->st_space, sizeof(fpu->fpr));
+	fpu->fcw = fx->cwd;
+	fpu->fsw = fx->swd;
+	fpu->ftwx = fx->twd;
+	fpu->last_opcode = fx->fop;
+	fpu->last_ip = fx->rip;
+	fpu->last_dp = fx->rdp;
+	memcpy(fpu->xmm, fx->xmm_space, sizeof(fpu->xmm));
+	fpu->mxcsr = fx->mxcsr;
+}
+
+void umbra_svm_set_fpu(struct umbra_vcpu *vcpu, const struct kvm_fpu *fpu)
+{
+	struct fxregs_state *fx = &to_svm(vcpu)->fpu.fpstate->regs.fxsave;
+
+	memcpy(fx->st_space, fpu->fpr, sizeof(fpu->fpr));
+	fx->cwd = fpu->fcw;
+	fx->swd = fpu->fsw;
+	fx->twd = fpu->ftwx;
+	fx->fop = fpu->last_opcode;
+	fx->rip = fpu->last_ip;
+	fx->rdp = fpu->last_dp;
+	memcpy(fx->xmm_space, fpu->xmm, sizeof(fpu->xmm));
+	/*
+	 * A reserved MXCSR bit would make the next FXRSTOR fault in the host.
+	 * Bits 31:16 are reserved on every AMD-V capable CPU (the kernel's
+	 * exact mask is not exported to modules).
+	 */
+	fx->mxcsr = fpu->mxcsr & 0xffff;
 }

@@ -177,5 +177,9 @@ int umbra_svm_handle_mmio(struct umbra_svm_vcpu *svm, u64 gpa);
 int umbra_svm_handle_msr(struct umbra_svm_vcpu *svm, bool write);
 int umbra_svm_get_msr(struct umbra_svm_vcpu *svm, u32 index, u64 *data);
 int umbra_svm_set_msr(struct umbra_svm_vcpu *svm, u32 index, u64 data, bool host);
+int umbra_svm_vcpu_get_msr(struct umbra_vcpu *vcpu, u32 index, u64 *data);
+int umbra_svm_vcpu_set_msr(struct umbra_vcpu *vcpu, u32 index, u64 data);
+void umbra_svm_get_fpu(struct umbra_vcpu *vcpu, struct kvm_fpu *fpu);
+void umbra_svm_set_fpu(struct umbra_vcpu *vcpu, const struct kvm_fpu *fpu);
 
 #endif /* _UMBRA_SVM_H */

@@ -993,6 +993,131 @@ static void test_cpuid2(void)
 	close_fd(vm);
 }
 
+/* KVM_GET_SUPPORTED_CPUID on the system fd, and using what it says. */
+static void test_supported_cpuid(void)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc(256);
+	int vm = create_vm(sys_fd), vcpu = create_vcpu(vm, 0);
+	bool leaf0 = false, lm = false;
+	unsigned int i;
+	long r;
+
+	c->nent = 1;
+	check_errno("supported_cpuid_nent1_e2big", __ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, c),
+		    E2BIG);
+	c->nent = 256;
+	r = __ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, c);
+	check("supported_cpuid_ok", r == 0 && c->nent > 1 && c->nent <= 256,
+	      "expected success with 1 < nent <= 256, got %s, nent %u", describe_ret(r), c->nent);
+	for (i = 0; r == 0 && i < c->nent; i++) {
+		if (c->entries[i].function == 0)
+			leaf0 = true;
+		if (c->entries[i].function == 0x80000001 && (c->entries[i].edx & (1u << 29)))
+			lm = true;
+	}
+	check("supported_cpuid_has_leaf0", leaf0, "no leaf 0 in %u entries", c->nent);
+	check("supported_cpuid_long_mode", lm, "0x80000001 EDX.LM missing");
+	check_success("supported_cpuid_accepted_by_set_cpuid2",
+		      __ioctl(vcpu, KVM_SET_CPUID2, c));
+	check_errno("supported_cpuid_efault", __ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, bad_ptr),
+		    EFAULT);
+	free(c);
+	close_fd(vcpu);
+	close_fd(vm);
+}
+
+/* KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS, KVM_SET_MSRS. */
+static void test_msrs(void)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[4];
+	} m;
+	struct {
+		struct kvm_msr_list hdr;
+		uint32_t idx[512];
+	} l;
+	int vm = create_vm(sys_fd), vcpu = create_vcpu(vm, 0);
+	bool star = false;
+	uint32_t i;
+	long r;
+
+	l.hdr.nmsrs = 0;
+	r = __ioctl(sys_fd, KVM_GET_MSR_INDEX_LIST, &l);
+	check_errno("msr_index_list_nmsrs0_e2big", r, E2BIG);
+	check("msr_index_list_reports_count", l.hdr.nmsrs > 0 && l.hdr.nmsrs <= 512,
+	      "expected a count in nmsrs, got %u", l.hdr.nmsrs);
+	l.hdr.nmsrs = 512;
+	check_success("msr_index_list", __ioctl(sys_fd, KVM_GET_MSR_INDEX_LIST, &l));
+	for (i = 0; i < l.hdr.nmsrs && i < 512; i++)
+		star |= l.idx[i] == 0xc0000081;		/* MSR_STAR */
+	check("msr_index_list_has_star", star, "MSR_STAR not listed");
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 2;
+	m.e[0].index = 0xc0000081;			/* MSR_STAR */
+	m.e[0].data = 0x0023001000000000ULL;
+	m.e[1].index = 0xc0000082;			/* MSR_LSTAR */
+	m.e[1].data = 0xffffffff81000000ULL;
+	check_ret("msrs_set_two", __ioctl(vcpu, KVM_SET_MSRS, &m), 2);
+	m.e[0].data = m.e[1].data = 0;
+	check_ret("msrs_get_two", __ioctl(vcpu, KVM_GET_MSRS, &m), 2);
+	check_u64("msrs_star_roundtrip", m.e[0].data, 0x0023001000000000ULL);
+	check_u64("msrs_lstar_roundtrip", m.e[1].data, 0xffffffff81000000ULL);
+
+	/* The first MSR refused ends the batch: the count says where. */
+	m.hdr.nmsrs = 3;
+	m.e[1].index = 0x12345678;			/* no such MSR */
+	m.e[2].index = 0xc0000082;
+	check_ret("msrs_get_stops_at_unknown", __ioctl(vcpu, KVM_GET_MSRS, &m), 1);
+	check_ret("msrs_set_stops_at_unknown", __ioctl(vcpu, KVM_SET_MSRS, &m), 1);
+	m.hdr.nmsrs = 1;
+	m.e[0].index = 0xc0000082;
+	m.e[0].data = 0x0000800000000000ULL;		/* not canonical */
+	/*
+	 * KVM 6.12 takes a non-canonical LSTAR from userspace; umbra refuses
+	 * it, because VMLOAD would put it in the CPU as it stands.
+	 */
+	check_ret("msrs_set_lstar_noncanonical", __ioctl(vcpu, KVM_SET_MSRS, &m),
+		  is_umbra ? 0 : 1);
+	m.hdr.nmsrs = 256;
+	check_errno("msrs_nmsrs_256_e2big", __ioctl(vcpu, KVM_GET_MSRS, &m), E2BIG);
+	check_errno("msrs_efault", __ioctl(vcpu, KVM_GET_MSRS, bad_ptr), EFAULT);
+	close_fd(vcpu);
+	close_fd(vm);
+}
+
+/* KVM_GET_FPU / KVM_SET_FPU: reset values and a round trip. */
+static void test_fpu(void)
+{
+	int vm = create_vm(sys_fd), vcpu = create_vcpu(vm, 0);
+	struct kvm_fpu f, g;
+
+	memset(&f, 0xaa, sizeof(f));
+	check_success("fpu_get", __ioctl(vcpu, KVM_GET_FPU, &f));
+	check_u64("fpu_reset_fcw", f.fcw, 0x37f);
+	/*
+	 * KVM 6.12's KVM_GET/SET_FPU never copy MXCSR (it reads back 0 and
+	 * a write is dropped); umbra carries it like every other field.
+	 */
+	check_u64("fpu_reset_mxcsr", f.mxcsr, is_umbra ? 0x1f80 : 0);
+
+	f.fcw = 0x27f;
+	f.mxcsr = 0x1fa0;
+	memset(f.xmm[0], 0x5a, sizeof(f.xmm[0]));
+	memset(f.xmm[15], 0xc3, sizeof(f.xmm[15]));
+	check_success("fpu_set", __ioctl(vcpu, KVM_SET_FPU, &f));
+	memset(&g, 0, sizeof(g));
+	check_success("fpu_get_again", __ioctl(vcpu, KVM_GET_FPU, &g));
+	check("fpu_roundtrip", g.fcw == 0x27f &&
+	      !memcmp(g.xmm[0], f.xmm[0], 16) && !memcmp(g.xmm[15], f.xmm[15], 16),
+	      "fcw %#x xmm0[0] %#x xmm15[0] %#x", g.fcw, g.xmm[0][0], g.xmm[15][0]);
+	check_u64("fpu_mxcsr_roundtrip", g.mxcsr, is_umbra ? 0x1fa0 : 0);
+	check_errno("fpu_set_efault", __ioctl(vcpu, KVM_SET_FPU, bad_ptr), EFAULT);
+	close_fd(vcpu);
+	close_fd(vm);
+}
+
 static void check_sregs_einval(const char *name, int vcpu, struct kvm_sregs *s)
 {
 	check_errno(name, __set_sregs(vcpu, s), EINVAL);
@@ -1549,6 +1674,9 @@ int main(int argc, char **argv)
 	test_regs();
 	test_sregs_reset();
 	test_cpuid2();
+	test_supported_cpuid();
+	test_msrs();
+	test_fpu();
 	test_sregs_valid();
 	test_sregs_interrupt_bitmap();
 	test_fork();

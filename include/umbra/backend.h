@@ -14,6 +14,9 @@
 #ifndef _UMBRA_BACKEND_H
 #define _UMBRA_BACKEND_H
 
+#include <linux/types.h>
+
+struct kvm_fpu;
 struct umbra_vcpu;
 
 /**
@@ -33,6 +36,11 @@ struct umbra_vcpu;
  * @vcpu_free:	free it; called once, when the VM goes
  * @vcpu_run:	KVM_RUN.  Return: 0 with kvm_run->exit_reason set, -EINTR
  *		for a pending signal (exit_reason KVM_EXIT_INTR), or -errno.
+ * @get_msr, @set_msr: an MSR for KVM_GET/SET_MSRS.  Return: 0, or -errno
+ *		for an MSR umbra does not give guests or a value it cannot hold.
+ * @get_fpu, @set_fpu: the legacy FPU/SSE state for KVM_GET/SET_FPU.
+ *
+ * The vCPU ops are called with umbra_vcpu.mutex held.
  *
  * Context: process context, may sleep; @get and @put take the CPU hotplug
  * lock.
@@ -47,6 +55,10 @@ struct umbra_backend_ops {
 	int (*vcpu_create)(struct umbra_vcpu *vcpu);
 	void (*vcpu_free)(struct umbra_vcpu *vcpu);
 	int (*vcpu_run)(struct umbra_vcpu *vcpu);
+	int (*get_msr)(struct umbra_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct umbra_vcpu *vcpu, u32 index, u64 data);
+	void (*get_fpu)(struct umbra_vcpu *vcpu, struct kvm_fpu *fpu);
+	void (*set_fpu)(struct umbra_vcpu *vcpu, const struct kvm_fpu *fpu);
 };
 
 /* svm/hw.c */
