@@ -10,11 +10,19 @@
  *   3. fault the host page in through the VMM's mapping (may sleep, so
  *      before mmu_lock), noting the notifier sequence count first;
  *   4. under mmu_lock: if the host invalidated the page meanwhile, retry;
- *      if the write targets a shadowed guest page table, hand it to the
- *      emulator (pte_write.c); else build the shadow path from the root
+ *      if the write targets a shadowed guest leaf table, let it go unsync
+ *      (sync.c), and if it targets an upper-level one, hand it to the
+ *      emulator (pte_write.c); then build the shadow path from the root
  *      down (shadow.c) and install the leaf spte;
  *   5. drop the page reference (the notifier, not a pin, keeps the mapping
  *      honest from now on) and flush whatever lost rights.
+ *
+ * Prefetch: inside a guest 2 MiB or 1 GiB page one guest entry governs
+ * every frame, so the frames around the faulting one may be mapped with
+ * the same rights in the same fault, exactly, wherever the host already
+ * has the page (a lockless lookup, no faulting-in).  A guest that zeroes
+ * the frames it hands out through its large-page direct map then faults
+ * once per window instead of once per page.
  *
  * Leaf permissions (see spte.h for the bits):
  *   - U, NX: from the whole guest walk;
@@ -138,7 +146,7 @@ static int map(struct umbra_vcpu *vcpu, u64 addr, const struct umbra_walk *w,
 		if (!child)
 			return -ENOMEM;
 		if (created && !role.direct)
-			protected |= umbra_gfn_write_protect(vm, gfn);
+			protected |= umbra_sp_new_shadow(vm, gfn);
 		if (umbra_sp_link(vcpu, sptep, child))
 			return -ENOMEM;
 		sp = child;
@@ -160,8 +168,16 @@ static int map(struct umbra_vcpu *vcpu, u64 addr, const struct umbra_walk *w,
 			 umbra_gfn_is_shadowed(vm, w->gfn));
 	old = *sptep;
 	if (spte_present(old)) {
-		if (spte_pfn(old) == pfn) {
+		/*
+		 * Same frame, same host page: update in place and keep the rmap
+		 * entry.  Two frames can share a host page (aliased memslots),
+		 * so the frame is compared too: the rmap entry lives under it.
+		 */
+		if (spte_pfn(old) == pfn &&
+		    umbra_sp_leaf_gfn(sp, sptep_index(sptep)) == w->gfn) {
 			*flush |= spte_writable(old) && !spte_writable(spte);
+			if (!sp->role.direct)
+				sp->gptes[sptep_index(sptep)] = w->gpte[1];
 			WRITE_ONCE(*sptep, spte);
 			spte_check(spte);
 			return 0;
@@ -173,10 +189,80 @@ static int map(struct umbra_vcpu *vcpu, u64 addr, const struct umbra_walk *w,
 	if (!head || umbra_rmap_add(vcpu, head, sptep))
 		return -ENOMEM;
 	if (!sp->role.direct)
-		sp->gfns[sptep_index(sptep)] = w->gfn;
+		sp->gptes[sptep_index(sptep)] = w->gpte[1];
 	WRITE_ONCE(*sptep, spte);
 	spte_check(spte);
 	return 0;
+}
+
+/* Before mmu_lock: the host pages around the fault, if already present. */
+static void prefetch_lookup(const struct umbra_walk *w,
+			    const struct umbra_memslot *slot, bool host_writable,
+			    struct prefetch *pf)
+{
+	u64 first = w->gfn & ~(u64)(PREFETCH_PAGES - 1);
+
+	pf->n = 0;
+	if (w->level == 1 || first < slot->base_gfn ||
+	    first + PREFETCH_PAGES > slot->base_gfn + slot->npages)
+		return;
+	pf->first_gfn = first;
+	pf->writable = host_writable && (w->access & ACC_WRITE);
+	pf->n = get_user_pages_fast_only(umbra_mmu_gfn_to_hva(slot, first),
+					 PREFETCH_PAGES,
+					 pf->writable ? FOLL_WRITE : 0, pf->pages);
+	pf->n = max(pf->n, 0);
+}
+
+/*
+ * Under mmu_lock, after the faulting frame was mapped: map the neighbours
+ * found by prefetch_lookup() into empty entries of the same leaf table.
+ * Only frames with no mapping yet (an empty rmap head) are taken, so no
+ * rmap descriptor is ever needed here.
+ */
+static void prefetch_map(struct umbra_vcpu *vcpu, u64 addr,
+			 const struct umbra_walk *w, u32 access,
+			 const struct prefetch *pf)
+{
+	struct umbra_vm *vm = vcpu->vm;
+	struct umbra_sp *sp = vcpu->mmu->root;
+	unsigned long *head;
+	int level, i;
+
+	for (level = UMBRA_ROOT_LEVEL; level > 1; level--) {
+		u64 spte = sp->spt[level_index(addr, level)];
+
+		if (!spte_present(spte))
+			return;
+		sp = spte_child(spte);
+	}
+	for (i = 0; i < pf->n; i++) {
+		u64 gfn = pf->first_gfn + i;
+		u64 va = addr - (w->gfn - gfn) * PAGE_SIZE;
+		u64 *sptep = &sp->spt[level_index(va, 1)];
+
+		if (gfn == w->gfn || spte_present(*sptep))
+			continue;
+		head = umbra_gfn_rmap(vm, gfn);
+		if (!head || *head)
+			continue;
+		WARN_ON_ONCE(umbra_rmap_add(vcpu, head, sptep));
+		WRITE_ONCE(*sptep, make_leaf(vcpu, w, access & ~PFERR_WRITE,
+					     page_to_pfn(pf->pages[i]), pf->writable,
+					     umbra_gfn_is_shadowed(vm, gfn)));
+	}
+}
+
+/* After mmu_lock: a writable host page may be dirtied behind the host's back. */
+static void prefetch_release(struct prefetch *pf)
+{
+	int i;
+
+	for (i = 0; i < pf->n; i++) {
+		if (pf->writable)
+			set_page_dirty_lock(pf->pages[i]);
+		put_page(pf->pages[i]);
+	}
 }
 
 /* Step 3: the host page behind @hva.  Return: 0 or -EFAULT. */
@@ -216,6 +302,7 @@ int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
 	struct umbra_memslot *slot;
 	bool host_writable, flush = false;
 	unsigned long seq, hva;
+	struct prefetch *pre;
 	struct umbra_walk w;
 	struct page *page;
 	LIST_HEAD(zapped);
@@ -255,24 +342,30 @@ int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
 	r = umbra_mmu_topup(vcpu);
 	if (r)
 		goto out_put;
+	pre = vcpu->mmu->prefetch;
+	prefetch_lookup(&w, slot, host_writable, pre);
 
 	spin_lock(&mmu->lock);
 	if (mmu->invalidate_in_progress || mmu->invalidate_seq != seq) {
 		r = UMBRA_PF_FIXED;	/* the page went away: fault again */
-	} else if ((access & PFERR_WRITE) && umbra_gfn_is_shadowed(vm, w.gfn)) {
-		r = UMBRA_PF_EMULATE;
+	} else if ((access & PFERR_WRITE) && umbra_gfn_is_shadowed(vm, w.gfn) &&
+		   !umbra_sp_try_unsync(vm, w.gfn)) {
+		r = UMBRA_PF_EMULATE;	/* an upper-level table: see sync.c */
 	} else {
 		r = map(vcpu, addr, &w, access, page_to_pfn(page),
 			host_writable, &flush);
 		if (r >= 0) {
-			if (!r)
+			if (!r) {
 				vcpu->stats.pf_fixed++;
+				prefetch_map(vcpu, addr, &w, access, pre);
+			}
 			r = UMBRA_PF_FIXED;
 		}
 		umbra_sp_reclaim(vm, &zapped);
 	}
 	spin_unlock(&mmu->lock);
 	umbra_mmu_flush_and_free(vm, flush, &zapped);
+	prefetch_release(pre);
 
 	/* A writable mapping may dirty the page behind the host's back. */
 	if (r == UMBRA_PF_FIXED && host_writable)

@@ -76,7 +76,7 @@ void umbra_sp_free_list(struct list_head *zapped)
 		list_del(&sp->zap_link);
 		set_page_private(virt_to_page(sp->spt), 0);
 		free_page((unsigned long)sp->spt);
-		free_page((unsigned long)sp->gfns);
+		free_page((unsigned long)sp->gptes);
 		kfree(sp);
 	}
 }

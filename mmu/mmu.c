@@ -121,6 +121,7 @@ int umbra_mmu_vm_init(struct umbra_vm *vm)
 	spin_lock_init(&mmu->lock);
 	hash_init(mmu->hash);
 	INIT_LIST_HEAD(&mmu->active);
+	INIT_LIST_HEAD(&mmu->unsync);
 	mmu->max_sps = max(READ_ONCE(max_shadow_pages), 64UL);
 	mmu->vm = vm;
 	vm->mmu = mmu;
@@ -158,7 +159,11 @@ void umbra_mmu_vm_destroy(struct umbra_vm *vm)
 int umbra_mmu_vcpu_init(struct umbra_vcpu *vcpu)
 {
 	vcpu->mmu = kzalloc(sizeof(*vcpu->mmu), GFP_KERNEL_ACCOUNT);
-	return vcpu->mmu ? 0 : -ENOMEM;
+	if (!vcpu->mmu)
+		return -ENOMEM;
+	vcpu->mmu->prefetch = kzalloc(sizeof(*vcpu->mmu->prefetch),
+				      GFP_KERNEL_ACCOUNT);
+	return vcpu->mmu->prefetch ? 0 : -ENOMEM;
 }
 
 void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu)
@@ -184,6 +189,7 @@ void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu)
 		free_page((unsigned long)m->cache[--m->nr_cache]);
 	while (m->nr_sp_cache)
 		kfree(m->sp_cache[--m->nr_sp_cache]);
+	kfree(m->prefetch);
 	kfree(m);
 	vcpu->mmu = NULL;
 }

@@ -10,6 +10,7 @@
  *   flush.c    the TLB flush rule and freeing zapped pages after it
  *   root.c     the root for the guest's CR3, and a cache of previous ones
  *   pte_write.c a guest write to a shadowed page table, INVLPG
+ *   sync.c     unsync leaf tables, resynced on the guest's TLB flushes
  *   notifier.c the host takes a page away: zap first
  *
  * Locking:
@@ -73,8 +74,13 @@ union umbra_sp_role {
  * @gfn:	the guest table it shadows, or the first frame it maps (direct)
  * @role:	see union umbra_sp_role
  * @spt:	the sptes (a page the hardware walks)
- * @gfns:	for a leaf table: the gfn each present spte maps
+ * @gptes:	for a leaf table that shadows a guest table: the guest PTE
+ *		each present spte was made from (the frame it maps is in
+ *		it); resync compares against it
  * @parents:	the upper-level sptes that point here (an rmap list)
+ * @unsync:	a leaf table the guest may write without a trap: the shadow
+ *		may lag until the guest's next TLB flush resyncs it (sync.c)
+ * @unsync_link: in umbra_mmu_vm.unsync while @unsync
  * @root_count:	vCPUs using this page as their root (or keeping it as a
  *		previous root); it is not freed while non-zero
  * @invalid:	zapped while a root; freed when root_count drops to zero
@@ -86,10 +92,12 @@ struct umbra_sp {
 	u64 gfn;
 	union umbra_sp_role role;
 	u64 *spt;
-	u64 *gfns;
+	u64 *gptes;
 	unsigned long parents;
 	int root_count;
 	bool invalid;
+	bool unsync;
+	struct list_head unsync_link;
 };
 
 /**
@@ -102,6 +110,7 @@ struct umbra_sp {
  * @notifier:	registered on the VMM's mm
  * @invalidate_seq: bumped at the end of every host invalidation
  * @invalidate_in_progress: host invalidations between start and end
+ * @unsync:	unsync shadow pages, see umbra_sp.unsync
  * @created:	shadow pages created, ever
  * @zapped:	shadow pages zapped, ever
  * @vm:		back pointer
@@ -115,6 +124,7 @@ struct umbra_mmu_vm {
 	struct mmu_notifier notifier;
 	unsigned long invalidate_seq;
 	long invalidate_in_progress;
+	struct list_head unsync;
 	u64 created;
 	u64 zapped;
 	struct umbra_vm *vm;
@@ -127,6 +137,22 @@ struct umbra_mmu_vm {
 #define MMU_CACHE_PAGES	12
 #define MMU_CACHE_SPS	UMBRA_ROOT_LEVEL
 
+#define PREFETCH_PAGES	64	/* an aligned window inside a guest large page */
+
+/**
+ * struct prefetch - host pages found around a fault (fault.c)
+ * @pages:	referenced pages for gfns @first_gfn .. + @n - 1
+ * @n:		how many (0: no prefetch)
+ * @first_gfn:	the window's first frame
+ * @writable:	looked up for writing (the guest entry allows writes)
+ */
+struct prefetch {
+	struct page *pages[PREFETCH_PAGES];
+	int n;
+	u64 first_gfn;
+	bool writable;
+};
+
 /**
  * struct umbra_mmu_vcpu - the shadow MMU's state for one vCPU
  * @paging:	the guest's CR0/CR3/CR4/EFER as last told
@@ -138,6 +164,8 @@ struct umbra_mmu_vm {
  * @nr_cache:	pages in @cache
  * @sp_cache:	struct umbra_sp objects, likewise
  * @nr_sp_cache: objects in @sp_cache
+ * @prefetch:	the fault path's prefetch window (fault.c), kept here to
+ *		stay off the kernel stack
  */
 struct umbra_mmu_vcpu {
 	struct umbra_paging paging;
@@ -148,6 +176,7 @@ struct umbra_mmu_vcpu {
 	unsigned int nr_cache;
 	struct umbra_sp *sp_cache[MMU_CACHE_SPS];
 	unsigned int nr_sp_cache;
+	struct prefetch *prefetch;
 };
 
 static inline struct umbra_mmu_vm *vm_mmu(struct umbra_vm *vm)
@@ -176,6 +205,11 @@ static inline unsigned int level_index(u64 addr, int level)
 {
 	return (addr >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
 }
+
+/* Indirect shadow pages of a guest table frame (under mmu_lock). */
+#define for_each_sp_of_gfn(mmu, sp, tmp, _gfn)				\
+	hash_for_each_possible_safe((mmu)->hash, sp, tmp, hash_link, _gfn) \
+		if ((sp)->gfn != (_gfn) || (sp)->role.direct) {} else
 
 /* mmu.c: lifetime, memslots, the page cache */
 int umbra_mmu_topup(struct umbra_vcpu *vcpu);
@@ -217,6 +251,11 @@ void umbra_sp_put_root(struct umbra_vm *vm, struct umbra_sp *sp,
 		 struct list_head *zapped);
 void umbra_sp_reclaim(struct umbra_vm *vm, struct list_head *zapped);
 void umbra_sp_zap_all(struct umbra_vm *vm, struct list_head *zapped);
+
+/* sync.c: unsync leaf tables */
+bool umbra_sp_try_unsync(struct umbra_vm *vm, u64 gfn);
+bool umbra_sp_new_shadow(struct umbra_vm *vm, u64 gfn);
+u64 umbra_sp_leaf_gfn(struct umbra_sp *sp, unsigned int idx);
 
 /* flush.c: the TLB flush rule */
 void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush,

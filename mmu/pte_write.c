@@ -10,8 +10,8 @@
  *   shadowed afresh from the new value.  Dropping an upper-level entry
  *   unlinks the subtree below it, which stays cached (shadow.c).
  *
- *   umbra_mmu_invlpg(): the shadow is kept in sync on every write, so
- *   INVLPG only has to flush the hardware's TLB for the guest.
+ *   umbra_mmu_invlpg(): INVLPG is a guest TLB flush: unsync tables are
+ *   brought up to date (sync.c) and the hardware's TLB is flushed.
  *
  * The same write path will serve the PV mmu_op queue: applying an op is
  * this, without the trap and the decode.
@@ -104,7 +104,7 @@ void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa)
  */
 void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva)
 {
-	umbra_vcpu_request(vcpu, UMBRA_REQ_TLB_FLUSH);
+	umbra_mmu_guest_flush(vcpu);
 }
 
 /**

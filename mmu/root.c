@@ -156,7 +156,7 @@ int umbra_mmu_load(struct umbra_vcpu *vcpu, u64 *root_hpa)
 			goto out_free;
 		}
 		if (created)
-			flush = umbra_gfn_write_protect(vm, gfn);
+			flush = umbra_sp_new_shadow(vm, gfn);
 		sp->root_count++;
 	}
 	m->root = sp;

@@ -66,8 +66,8 @@ struct umbra_sp *umbra_sp_get(struct umbra_vcpu *vcpu, u64 gfn,
 		return NULL;
 	sp->spt = umbra_mmu_cache_alloc(vcpu);
 	if (role.level == 1 && !role.direct)
-		sp->gfns = umbra_mmu_cache_alloc(vcpu);
-	if (WARN_ON_ONCE(!sp->spt || (role.level == 1 && !role.direct && !sp->gfns))) {
+		sp->gptes = umbra_mmu_cache_alloc(vcpu);
+	if (WARN_ON_ONCE(!sp->spt || (role.level == 1 && !role.direct && !sp->gptes))) {
 		free_page((unsigned long)sp->spt);
 		kfree(sp);
 		return NULL;
@@ -76,6 +76,7 @@ struct umbra_sp *umbra_sp_get(struct umbra_vcpu *vcpu, u64 gfn,
 	sp->gfn = gfn;
 	sp->role = role;
 	INIT_LIST_HEAD(&sp->zap_link);
+	INIT_LIST_HEAD(&sp->unsync_link);
 	hash_add(mmu->hash, &sp->hash_link, gfn);
 	list_add(&sp->lru, &mmu->active);
 	mmu->nr_sps++;
@@ -101,12 +102,6 @@ int umbra_sp_link(struct umbra_vcpu *vcpu, u64 *sptep, struct umbra_sp *child)
 	return r;
 }
 
-/* The frame a leaf spte maps. */
-static u64 leaf_gfn(struct umbra_sp *sp, unsigned int idx)
-{
-	return sp->role.direct ? sp->gfn + idx : sp->gfns[idx];
-}
-
 /**
  * umbra_spte_drop - make an spte not present, unhooking what it referenced
  * @vm: the VM
@@ -124,7 +119,7 @@ void umbra_spte_drop(struct umbra_vm *vm, u64 *sptep)
 	if (!spte_present(spte))
 		return;
 	if (sp->role.level == 1) {
-		head = umbra_gfn_rmap(vm, leaf_gfn(sp, sptep_index(sptep)));
+		head = umbra_gfn_rmap(vm, umbra_sp_leaf_gfn(sp, sptep_index(sptep)));
 		if (head)
 			umbra_rmap_remove(head, sptep);
 	} else {
@@ -163,6 +158,8 @@ bool umbra_sp_zap(struct umbra_vm *vm, struct umbra_sp *sp, struct list_head *za
 
 	hash_del(&sp->hash_link);
 	list_del_init(&sp->lru);
+	list_del_init(&sp->unsync_link);
+	sp->unsync = false;
 	mmu->nr_sps--;
 	mmu->zapped++;
 
@@ -195,15 +192,14 @@ void umbra_sp_put_root(struct umbra_vm *vm, struct umbra_sp *sp,
 		list_add(&sp->zap_link, zapped);
 }
 
-/* Indirect shadow pages of a guest table frame. */
-#define for_each_sp_of_gfn(mmu, sp, tmp, _gfn)				\
-	hash_for_each_possible_safe((mmu)->hash, sp, tmp, hash_link, _gfn) \
-		if ((sp)->gfn != (_gfn) || (sp)->role.direct) {} else
 
 /**
- * umbra_gfn_is_shadowed - is this frame a guest page table umbra shadows?
+ * umbra_gfn_is_shadowed - must writes to this frame trap?
  * @vm: the VM
  * @gfn: the frame
+ *
+ * Return: true if some shadow page of the frame is in sync (unsync ones
+ * let the guest write, see sync.c).
  */
 bool umbra_gfn_is_shadowed(struct umbra_vm *vm, u64 gfn)
 {
@@ -213,7 +209,8 @@ bool umbra_gfn_is_shadowed(struct umbra_vm *vm, u64 gfn)
 
 	assert_mmu_locked(vm);
 	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
-		return true;
+		if (!sp->unsync)
+			return true;
 	return false;
 }
 

@@ -194,8 +194,8 @@ static int write_cr(struct umbra_svm_vcpu *svm, unsigned int cr, u64 val)
 		svm->cr3 = val;
 		vcpu->stats.cr3_loads++;
 		vcpu->stats.tlb_flush++;
-		/* MOV CR3 flushes non-global translations: a new ASID does. */
-		umbra_vcpu_request(vcpu, UMBRA_REQ_TLB_FLUSH);
+		/* MOV CR3 flushes the guest's TLB: resync, and a new ASID. */
+		umbra_mmu_guest_flush(vcpu);
 		umbra_svm_set_cr0(svm, svm->cr0);	/* re-aims the MMU */
 		return 0;
 	case 4:
@@ -204,7 +204,7 @@ static int write_cr(struct umbra_svm_vcpu *svm, unsigned int cr, u64 val)
 		if ((svm->efer & EFER_LMA) && !(val & X86_CR4_PAE))
 			return -EINVAL;
 		umbra_svm_set_cr4(svm, val);
-		umbra_vcpu_request(vcpu, UMBRA_REQ_TLB_FLUSH);
+		umbra_mmu_guest_flush(vcpu);	/* a CR4 write flushes too */
 		return 0;
 	default:
 		return -EINVAL;
@@ -280,16 +280,17 @@ static bool pte_shaped(const struct svm_insn *insn)
 /*
  * A write to a shadowed guest page table.  A MOV is emulated: the value
  * goes to guest memory and the shadow drops what mirrored the old one.
- * Any other store (REP STOS zeroing a page-table page the guest has freed
- * and reused) makes umbra stop shadowing the frame and the guest runs the
- * store again.  Should that keep happening at the same place, the store
- * must be making the frame a page table again each time (a table that
- * maps itself, written by a string instruction): that is reported rather
- * than looped on.
+ * Any other store (REP STOS zeroing a page-table page the guest has freed,
+ * or is about to refill) makes umbra stop shadowing the frame and the guest
+ * runs the store again.  If that same store faults again at once (within a
+ * few exits, with nothing in between), the store itself must be making the
+ * frame a page table again (a table that maps itself, written by a string
+ * instruction): that is reported rather than looped on.  The same store
+ * coming back after other work is progress, not a loop.
  */
 static int emulate_pt_write(struct umbra_svm_vcpu *svm, u64 gpa)
 {
-	u64 rip = svm->vmcb->save.rip;
+	u64 rip = svm->vmcb->save.rip, exits = svm->vcpu->stats.exits;
 	struct svm_insn insn;
 	struct umbra_pf pf;
 	unsigned int size;
@@ -304,14 +305,16 @@ static int emulate_pt_write(struct umbra_svm_vcpu *svm, u64 gpa)
 	if (r || !pte_shaped(&insn)) {
 		if (svm->unprotect_rip == rip &&
 		    svm->unprotect_gfn == gpa >> PAGE_SHIFT &&
-		    ++svm->unprotect_repeats > 4)
-			return umbra_svm_internal_error(svm,
-				"store to a page table keeps re-shadowing it");
-		if (svm->unprotect_rip != rip ||
-		    svm->unprotect_gfn != gpa >> PAGE_SHIFT)
+		    exits - svm->unprotect_exits <= 3) {
+			if (++svm->unprotect_repeats > 4)
+				return umbra_svm_internal_error(svm,
+					"store to a page table keeps re-shadowing it");
+		} else {
 			svm->unprotect_repeats = 0;
+		}
 		svm->unprotect_rip = rip;
 		svm->unprotect_gfn = gpa >> PAGE_SHIFT;
+		svm->unprotect_exits = exits;
 		umbra_mmu_unprotect(svm->vcpu, gpa);
 		return SVM_RESUME;
 	}

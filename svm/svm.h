@@ -75,8 +75,9 @@ struct svm_mmio {
  * @tsc_aux:	guest MSR_TSC_AUX (swapped around VMRUN when it differs)
  * @apic_base:	guest MSR_IA32_APICBASE
  * @fpu:	guest FPU/SSE/XSAVE state, swapped in for the length of KVM_RUN
- * @unprotect_rip, @unprotect_gfn, @unprotect_repeats: the last store that
- *		made umbra stop shadowing a frame, to catch a loop (exit.c)
+ * @unprotect_rip, @unprotect_gfn, @unprotect_exits, @unprotect_repeats:
+ *		the last store that made umbra stop shadowing a frame, at which
+ *		exit, and how often in a row, to catch a loop (exit.c)
  */
 struct umbra_svm_vcpu {
 	struct umbra_vcpu *vcpu;
@@ -93,6 +94,7 @@ struct umbra_svm_vcpu {
 	struct fpu_guest fpu;
 	u64 unprotect_rip;
 	u64 unprotect_gfn;
+	u64 unprotect_exits;
 	unsigned int unprotect_repeats;
 };
 

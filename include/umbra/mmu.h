@@ -89,6 +89,9 @@ int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 			    unsigned int len);
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
 void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva);
+
+/* mmu/sync.c: unsync leaf tables */
+void umbra_mmu_guest_flush(struct umbra_vcpu *vcpu);
 void umbra_mmu_zap_all(struct umbra_vm *vm);
 void umbra_mmu_stats(struct umbra_vm *vm, u64 *created, u64 *zapped);
 

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sync.c - unsync leaf tables: let the guest write its PTEs without a trap
+ *
+ * Trapping every store to a shadowed page table costs one exit per PTE.
+ * x86 gives the hypervisor a way out: a change to a PTE need only be seen
+ * after the guest flushes its TLB (MOV CR3, INVLPG, a CR4.PGE toggle), so a
+ * leaf table may be left writable ("unsync") and its shadow brought up to
+ * date at the next flush.  Only leaf tables: a stale upper-level entry would
+ * leave whole subtrees of the shadow pointing at the wrong guest tables.
+ *
+ * How:
+ *   - a write fault on a frame whose shadows are all leaf tables marks them
+ *     unsync (umbra_sp_try_unsync()) and maps the frame writable;
+ *   - each leaf spte remembers the guest PTE it was made from (sp->gptes);
+ *   - umbra_mmu_guest_flush() resyncs every unsync table: the frame is
+ *     write-protected again and remote TLBs flushed FIRST, so no vCPU can
+ *     still be writing it, and only then is each entry compared with the
+ *     guest's PTE; one that changed is dropped (the next access faults
+ *     and shadows the new value).  Compare first and a store landing in
+ *     between would leave a stale entry in a table marked in sync;
+ *   - before a frame gets a new shadow, its unsync shadows are resynced
+ *     (umbra_sp_new_shadow()), so no two shadows of a frame disagree on
+ *     whether it is protected.
+ *
+ * The guest's own accessed/dirty updates count as changes too: a guest
+ * that clears A and flushes sees A set again by the walker on next access.
+ *
+ * Locking: mmu_lock.  The guest's PTEs are read with page faults disabled
+ * (mmu_lock is a spinlock); an entry that cannot be read is dropped.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/uaccess.h>
+#include "mmu.h"
+
+/**
+ * umbra_sp_leaf_gfn - the frame a leaf spte maps
+ * @sp: a level-1 shadow page
+ * @idx: the entry
+ */
+u64 umbra_sp_leaf_gfn(struct umbra_sp *sp, unsigned int idx)
+{
+	if (sp->role.direct)
+		return sp->gfn + idx;
+	return (sp->gptes[idx] & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT;
+}
+
+/**
+ * umbra_sp_try_unsync - let the guest write a leaf table without trapping
+ * @vm: the VM
+ * @gfn: the frame the guest is writing
+ *
+ * Return: true if every shadow of @gfn is a leaf table and they are now
+ * unsync; false if one is an upper-level table (the write must be
+ * emulated).
+ */
+bool umbra_sp_try_unsync(struct umbra_vm *vm, u64 gfn)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct hlist_node *tmp;
+	struct umbra_sp *sp;
+
+	lockdep_assert_held(&mmu->lock);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		if (sp->role.level != 1)
+			return false;
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn) {
+		if (!sp->unsync) {
+			sp->unsync = true;
+			list_add(&sp->unsync_link, &mmu->unsync);
+		}
+	}
+	return true;
+}
+
+/*
+ * Bring one unsync table up to date; its frame is already write-protected
+ * and flushed.  Return: whether a flush is needed.
+ */
+static bool sync_sp(struct umbra_vm *vm, struct umbra_sp *sp)
+{
+	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, sp->gfn);
+	u64 __user *gptes = NULL;
+	bool flush = false;
+	unsigned int i;
+
+	if (slot && !(slot->flags & UMBRA_MEMSLOT_INVALID))
+		gptes = (u64 __user *)umbra_mmu_gfn_to_hva(slot, sp->gfn);
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 gpte;
+		int r = -EFAULT;
+
+		if (!spte_present(sp->spt[i]))
+			continue;
+		if (gptes) {
+			pagefault_disable();
+			r = __get_user(gpte, &gptes[i]);
+			pagefault_enable();
+		}
+		if (r || gpte != sp->gptes[i]) {
+			umbra_spte_drop(vm, &sp->spt[i]);
+			flush = true;
+		}
+	}
+	sp->unsync = false;
+	list_del_init(&sp->unsync_link);
+	return flush;
+}
+
+/**
+ * umbra_sp_new_shadow - a new shadow of @gfn was made: protect the frame
+ * @vm: the VM
+ * @gfn: the frame
+ *
+ * Its unsync shadows, if any, are resynced (protect, flush, compare).
+ *
+ * Return: whether a flush is still needed.
+ */
+bool umbra_sp_new_shadow(struct umbra_vm *vm, u64 gfn)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct hlist_node *tmp;
+	struct umbra_sp *sp;
+	bool flush = umbra_gfn_write_protect(vm, gfn), unsync = false;
+
+	lockdep_assert_held(&mmu->lock);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		unsync |= sp->unsync;
+	if (!unsync)
+		return flush;
+	if (flush)
+		umbra_mmu_flush_remote_tlbs(vm);
+	flush = false;
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		if (sp->unsync)
+			flush |= sync_sp(vm, sp);
+	return flush;
+}
+
+/**
+ * umbra_mmu_guest_flush - the guest flushed its TLB
+ * @vcpu: the vCPU that did (MOV CR3, a CR4 write, INVLPG)
+ *
+ * Resyncs every unsync table, whichever vCPU wrote it (a superset of what
+ * this vCPU's flush requires), and gives this vCPU a clean TLB.
+ */
+void umbra_mmu_guest_flush(struct umbra_vcpu *vcpu)
+{
+	struct umbra_vm *vm = vcpu->vm;
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct umbra_sp *sp, *tmp;
+	bool flush = false;
+	LIST_HEAD(zapped);
+	int idx;
+
+	umbra_vcpu_request(vcpu, UMBRA_REQ_TLB_FLUSH);
+	if (list_empty_careful(&mmu->unsync))
+		return;
+	idx = srcu_read_lock(&vm->srcu);
+	spin_lock(&mmu->lock);
+	list_for_each_entry(sp, &mmu->unsync, unsync_link)
+		flush |= umbra_gfn_write_protect(vm, sp->gfn);
+	if (flush)
+		umbra_mmu_flush_remote_tlbs(vm);
+	flush = false;
+	list_for_each_entry_safe(sp, tmp, &mmu->unsync, unsync_link)
+		flush |= sync_sp(vm, sp);
+	spin_unlock(&mmu->lock);
+	umbra_mmu_flush_and_free(vm, flush, &zapped);
+	srcu_read_unlock(&vm->srcu, idx);
+}
