@@ -11,8 +11,11 @@
  * EFER.LME needs LM, ...).  KVM 6.12 applies the same rule to
  * KVM_SET_SREGS, so umbra does too: a VMM gets the same answer from both.
  * umbra is narrower where its shadow MMU does not implement a feature yet
- * (PCID, PKE, LA57, nested virtualisation): those bits stay reserved
- * whatever the table says, so they can never reach VMRUN.
+ * (PCID, PKE, LA57, SMAP, nested virtualisation): those bits stay reserved
+ * whatever the table says, so they can never reach VMRUN.  SMAP in
+ * particular: the hardware would enforce it on the shadow while the walker
+ * (which does not model RFLAGS.AC) allowed the access, and the guest would
+ * fault forever.
  *
  * Locking: called under umbra_vcpu.mutex.
  */
@@ -46,7 +49,6 @@ static const struct cpuid_gate cr4_gates[] = {
 	{ 0x1, 0, 2, 26, X86_FEATURE_XSAVE,    X86_CR4_OSXSAVE },
 	{ 0x7, 0, 1,  0, X86_FEATURE_FSGSBASE, X86_CR4_FSGSBASE },
 	{ 0x7, 0, 1,  7, X86_FEATURE_SMEP,     X86_CR4_SMEP },
-	{ 0x7, 0, 1, 20, X86_FEATURE_SMAP,     X86_CR4_SMAP },
 	{ 0x7, 0, 2,  2, X86_FEATURE_UMIP,     X86_CR4_UMIP },
 };
 
@@ -127,6 +129,7 @@ void umbra_cpuid_caps(const struct kvm_cpuid_entry2 *entries, unsigned int nent,
 	caps->efer_reserved = ~efer_allowed;
 	caps->maxphyaddr = cpuid_maxphyaddr(entries, nent);
 	caps->x2apic = cpuid_has(entries, nent, 0x1, 0, 2, 21);
+	caps->gbpages = cpuid_has(entries, nent, 0x80000001, 0, 3, 26);
 }
 
 /* KVM refuses a linear-address width other than 48 or 57 (or 0, unset). */

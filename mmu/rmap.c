@@ -96,8 +96,9 @@ void umbra_rmap_remove(unsigned long *head, u64 *sptep)
 	unsigned int i;
 
 	if (!(*head & 1)) {
-		WARN_ON_ONCE(*head != (unsigned long)sptep);
-		*head = 0;
+		/* Never drop someone else's entry: it would escape write protection. */
+		if (!WARN_ON_ONCE(*head != (unsigned long)sptep))
+			*head = 0;
 		return;
 	}
 	first = desc_of(*head);

@@ -21,7 +21,9 @@
  *                            guest page table.
  *
  * Invariants (spte_check() WARNs on a violation):
- *   - W implies MMU-writable implies host-writable.
+ *   - For leaf sptes: W implies MMU-writable implies host-writable.
+ *     (Upper-level sptes are SPTE_NONLEAF and carry neither software
+ *     bit; spte_check() is for leaves only.)
  *   - Write protection for dirty logging clears W only, so a lockless
  *     writer may give W back with one cmpxchg on an spte whose
  *     MMU-writable bit is set.  Write protection for shadowing clears

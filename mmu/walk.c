@@ -45,6 +45,8 @@ static u64 rsvd_bits(const struct umbra_vcpu *vcpu, int level, u64 pte)
 		rsvd |= PTE_NX;
 	if (level == 4)
 		rsvd |= PTE_PS;
+	else if (level == 3 && (pte & PTE_PS) && !vcpu->caps.gbpages)
+		rsvd |= PTE_PS;			/* no 1 GiB pages in CPUID */
 	else if (level == 3 && (pte & PTE_PS))
 		rsvd |= GENMASK_ULL(29, 13);	/* 1 GiB frame: 29:13 */
 	else if (level == 2 && (pte & PTE_PS))
@@ -150,7 +152,11 @@ static int walk_once(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 
 	table_gfn = (p->cr3 & GENMASK_ULL(vcpu->caps.maxphyaddr - 1, PAGE_SHIFT))
 		    >> PAGE_SHIFT;
-	w->fault_error = access & (PFERR_WRITE | PFERR_USER | PFERR_FETCH);
+	/* I/D is reported only where fetches can fault (SDM vol. 3, 4.7). */
+	w->fault_error = access & (PFERR_WRITE | PFERR_USER);
+	if ((access & PFERR_FETCH) &&
+	    ((p->efer & EFER_NX) || (p->cr4 & X86_CR4_SMEP)))
+		w->fault_error |= PFERR_FETCH;
 
 	for (level = UMBRA_ROOT_LEVEL; level >= 1; level--) {
 		w->table_gfn[level] = table_gfn;

@@ -80,6 +80,8 @@ struct umbra_memslots {
  * @cr4_reserved: CR4 bits the guest may not set
  * @efer_reserved: EFER bits the guest may not set
  * @x2apic:	x2APIC mode may be enabled in APIC_BASE
+ * @gbpages:	1 GiB pages (CPUID 0x80000001 EDX.Page1GB): PS in a PDPTE
+ *		is reserved without it
  *
  * Derived from the vCPU's CPUID (KVM_SET_CPUID2) by umbra_cpuid_caps();
  * a vCPU without CPUID gets the narrowest set, as KVM does.
@@ -89,6 +91,7 @@ struct umbra_guest_caps {
 	u64 cr4_reserved;
 	u64 efer_reserved;
 	bool x2apic;
+	bool gbpages;
 };
 
 struct umbra_vm;
