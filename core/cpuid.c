@@ -28,6 +28,7 @@
 #include <asm/cpufeature.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
+#include <umbra/pv.h>
 #include "core.h"
 
 /* CR4 bits umbra can give a guest at all, given CPUID and a host that has them. */
@@ -274,6 +275,14 @@ static void fill_supported(struct kvm_cpuid_entry2 *e, const struct supported_le
 	}
 }
 
+/* umbra's own leaves: the signature, and the PV features it implements. */
+static const struct kvm_cpuid_entry2 hypervisor_leaves[] = {
+	{ .function = UMBRA_CPUID_SIGNATURE, .eax = UMBRA_CPUID_FEATURES,
+	  .ebx = UMBRA_CPUID_SIG_EBX, .ecx = UMBRA_CPUID_SIG_ECX,
+	  .edx = UMBRA_CPUID_SIG_EDX },
+	{ .function = UMBRA_CPUID_FEATURES, .eax = UMBRA_PV_FEATURE_MMU_OP },
+};
+
 /**
  * umbra_get_supported_cpuid - KVM_GET_SUPPORTED_CPUID
  * @arg: userspace struct kvm_cpuid2 with room for nent entries
@@ -282,7 +291,8 @@ static void fill_supported(struct kvm_cpuid_entry2 *e, const struct supported_le
  */
 int umbra_get_supported_cpuid(struct kvm_cpuid2 __user *arg)
 {
-	struct kvm_cpuid_entry2 e[ARRAY_SIZE(supported_leaves)];
+	struct kvm_cpuid_entry2 e[ARRAY_SIZE(supported_leaves) +
+				  ARRAY_SIZE(hypervisor_leaves)];
 	struct kvm_cpuid2 hdr;
 	unsigned int i;
 
@@ -290,8 +300,9 @@ int umbra_get_supported_cpuid(struct kvm_cpuid2 __user *arg)
 		return -EFAULT;
 	if (hdr.nent < ARRAY_SIZE(e))
 		return -E2BIG;
-	for (i = 0; i < ARRAY_SIZE(e); i++)
+	for (i = 0; i < ARRAY_SIZE(supported_leaves); i++)
 		fill_supported(&e[i], &supported_leaves[i]);
+	memcpy(&e[i], hypervisor_leaves, sizeof(hypervisor_leaves));
 	if (copy_to_user(arg->entries, e, sizeof(e)))
 		return -EFAULT;
 	hdr.nent = ARRAY_SIZE(e);

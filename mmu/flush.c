@@ -95,3 +95,17 @@ void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush, struct list_head 
 		umbra_mmu_flush_remote_tlbs(vm);
 	umbra_sp_free_list(zapped);
 }
+
+/**
+ * umbra_mmu_flush_and_free_zapped - the end of a batch of MMU changes
+ * @vm: the VM
+ * @flush: some spte lost a right during the batch
+ * @zapped: shadow pages zapped during the batch
+ *
+ * For callers outside mmu/ (the PV mmu_op queue): one flush for the lot.
+ */
+void umbra_mmu_flush_and_free_zapped(struct umbra_vm *vm, bool flush,
+				     struct list_head *zapped)
+{
+	umbra_mmu_flush_and_free(vm, flush, zapped);
+}

@@ -13,13 +13,47 @@
  *   umbra_mmu_invlpg(): INVLPG is a guest TLB flush: unsync tables are
  *   brought up to date (sync.c) and the hardware's TLB is flushed.
  *
- * The same write path will serve the PV mmu_op queue: applying an op is
- * this, without the trap and the decode.
+ * The PV mmu_op queue (pvops/mmu_op.c) uses the same path without the
+ * trap and the decode: umbra_mmu_write_gpte() and umbra_mmu_release_pt()
+ * only say that a flush is due, so a batch of ops ends in one flush.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/uaccess.h>
 #include "mmu.h"
+
+/* Drop the shadow entries that mirror bytes [off, off + len) of @gfn. */
+static bool drop_mirrors(struct umbra_vm *vm, u64 gfn, unsigned int off,
+			 unsigned int len)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct hlist_node *tmp;
+	struct umbra_sp *sp;
+	bool flush = false;
+	unsigned int i;
+
+	lockdep_assert_held(&mmu->lock);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn) {
+		for (i = off / 8; i <= (off + len - 1) / 8; i++) {
+			if (spte_present(sp->spt[i])) {
+				umbra_spte_drop(vm, &sp->spt[i]);
+				flush = true;
+			}
+		}
+	}
+	return flush;
+}
+
+/* The VMM's address of RAM byte @gpa (writable RAM only), or NULL. */
+static void __user *ram_hva(struct umbra_vm *vm, u64 gpa)
+{
+	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, gpa >> PAGE_SHIFT);
+
+	if (!slot || (slot->flags & (KVM_MEM_READONLY | UMBRA_MEMSLOT_INVALID)))
+		return NULL;
+	return (void __user *)(umbra_mmu_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+			       (gpa & ~PAGE_MASK));
+}
 
 /**
  * umbra_mmu_emulate_write - apply a guest store to guest memory and shadow
@@ -36,40 +70,113 @@ int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
-	u64 gfn = gpa >> PAGE_SHIFT, off = gpa & ~PAGE_MASK;
-	struct umbra_memslot *slot;
-	struct hlist_node *tmp;
-	struct umbra_sp *sp;
-	bool flush = false;
+	unsigned int off = gpa & ~PAGE_MASK;
+	void __user *hva;
 	LIST_HEAD(zapped);
-	unsigned int i;
+	bool flush;
 	int idx, r = 0;
 
 	if (WARN_ON_ONCE(!len || off + len > PAGE_SIZE))
 		return -EFAULT;
 	idx = srcu_read_lock(&vm->srcu);
-	slot = umbra_mmu_gfn_to_slot(vm, gfn);
-	if (!slot || (slot->flags & KVM_MEM_READONLY) ||
-	    copy_to_user((void __user *)(umbra_mmu_gfn_to_hva(slot, gfn) + off), val, len)) {
+	hva = ram_hva(vm, gpa);
+	if (!hva || copy_to_user(hva, val, len)) {
 		r = -EFAULT;
 		goto out;
 	}
-
 	spin_lock(&mmu->lock);
-	hash_for_each_possible_safe(mmu->hash, sp, tmp, hash_link, gfn) {
-		if (sp->gfn != gfn || sp->role.direct)
-			continue;
-		for (i = off / 8; i <= (off + len - 1) / 8; i++) {
-			if (spte_present(sp->spt[i])) {
-				umbra_spte_drop(vm, &sp->spt[i]);
-				flush = true;
-			}
-		}
-	}
+	flush = drop_mirrors(vm, gpa >> PAGE_SHIFT, off, len);
 	spin_unlock(&mmu->lock);
 	umbra_mmu_flush_and_free(vm, flush, &zapped);
 out:
 	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/**
+ * umbra_mmu_write_gpte - write one guest page-table entry, shadow included
+ * @vcpu: the vCPU asking (a PV mmu_op)
+ * @gpa: the entry, 8-byte aligned, in writable RAM
+ * @val: the new value
+ * @keep_ad: keep the accessed and dirty bits the entry has now
+ * @flush: set when a remote TLB flush is due before the batch ends
+ *
+ * The entry is written with a compare-and-exchange loop when @keep_ad is
+ * set: the CPU or the walker may be setting A/D in it concurrently, and a
+ * plain read-modify-write could lose their update.
+ *
+ * Context: inside umbra_vm.srcu; takes mmu_lock.
+ * Return: 0, or -EFAULT if @gpa is not writable RAM.
+ */
+int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
+			 bool keep_ad, bool *flush)
+{
+	struct umbra_vm *vm = vcpu->vm;
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	u64 __user *ptr = ram_hva(vm, gpa);
+	u64 old;
+
+	if (!ptr)
+		return -EFAULT;
+	if (!keep_ad) {
+		if (put_user(val, ptr))
+			return -EFAULT;
+	} else {
+		if (get_user(old, ptr))
+			return -EFAULT;
+		for (;;) {
+			int r;
+
+			if (!user_access_begin(ptr, sizeof(*ptr)))
+				return -EFAULT;
+			r = !unsafe_try_cmpxchg_user(ptr, &old,
+				val | (old & (_PAGE_ACCESSED | _PAGE_DIRTY)), efault);
+			user_access_end();
+			if (!r)
+				break;
+		}
+	}
+	spin_lock(&mmu->lock);
+	*flush |= drop_mirrors(vm, gpa >> PAGE_SHIFT, gpa & ~PAGE_MASK, 8);
+	spin_unlock(&mmu->lock);
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/**
+ * umbra_mmu_release_pt - a guest page stops being a page table
+ * @vcpu: the vCPU asking (a PV mmu_op)
+ * @gpa: the page, page aligned
+ * @flush: set when a remote TLB flush is due before the batch ends
+ * @zapped: zapped shadow pages, to free after that flush
+ *
+ * Its shadows go, so the guest may reuse the frame as data without traps.
+ *
+ * Context: inside umbra_vm.srcu; takes mmu_lock.
+ * Return: 0, -EFAULT if @gpa is not RAM, -EBUSY if the page is the live
+ * root of some vCPU (releasing the table you run on is a guest bug).
+ */
+int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, bool *flush,
+			 struct list_head *zapped)
+{
+	struct umbra_vm *vm = vcpu->vm;
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	u64 gfn = gpa >> PAGE_SHIFT;
+	struct hlist_node *tmp;
+	struct umbra_sp *sp;
+	int r = 0;
+
+	if (!umbra_mmu_gfn_to_slot(vm, gfn))
+		return -EFAULT;
+	spin_lock(&mmu->lock);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		if (sp->root_count)
+			r = -EBUSY;
+	if (!r)
+		*flush |= umbra_sp_zap_gfn(vm, gfn, zapped);
+	spin_unlock(&mmu->lock);
 	return r;
 }
 

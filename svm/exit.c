@@ -21,10 +21,9 @@
 #include <asm/processor-flags.h>
 #include <asm/traps.h>
 #include <umbra/mmu.h>
+#include <umbra/pvops.h>
 #include "decode.h"
 #include "svm.h"
-
-#define KVM_ENOSYS_RET	1000	/* KVM's -KVM_ENOSYS for unknown hypercalls */
 
 static void skip_insn(struct umbra_svm_vcpu *svm, unsigned int len)
 {
@@ -388,13 +387,25 @@ static int handle_hlt(struct umbra_svm_vcpu *svm)
 	return SVM_USER;
 }
 
-/* VMMCALL with KVM's convention: RAX = number, RBX, RCX, ... = arguments. */
+/*
+ * VMMCALL with KVM's convention: RAX = number, RBX, RCX = arguments, RAX =
+ * result (pvops/hypercall.c).  What a batch of mmu_ops asks for is done
+ * here, before the guest runs again: the CR3 load, then one TLB flush.
+ */
 static int handle_vmmcall(struct umbra_svm_vcpu *svm)
 {
-	svm->vcpu->stats.hypercalls++;
-	/* No hypercall is defined yet: answer as KVM does for unknown ones. */
-	svm->vmcb->save.rax = (u64)-KVM_ENOSYS_RET;
+	struct umbra_vcpu *vcpu = svm->vcpu;
+	struct umbra_pv_effects fx = {};
+
+	vcpu->stats.hypercalls++;
+	svm->vmcb->save.rax = umbra_pv_hypercall(vcpu, svm->vmcb->save.rax,
+						 vcpu->gpr[UMBRA_RBX],
+						 vcpu->gpr[UMBRA_RCX], &fx);
 	skip_insn(svm, 3);
+	if (fx.load_cr3 && write_cr(svm, 3, fx.cr3))
+		return umbra_svm_internal_error(svm, "PV CR3 load refused");
+	else if (fx.flush_tlb)
+		umbra_mmu_guest_flush(vcpu);	/* write_cr(3) flushed already */
 	return SVM_RESUME;
 }
 

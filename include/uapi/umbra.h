@@ -70,6 +70,8 @@ struct umbra_global_stats {
  * @cr3_loads:	guest CR3 writes
  * @shadow_pages_created: shadow page-table pages allocated (VM-wide total)
  * @shadow_pages_zapped: shadow page-table pages torn down (VM-wide total)
+ * @hypercalls_mmu_flush: UMBRA_HC_MMU_FLUSH hypercalls (PV mmu_op batches)
+ * @mmu_ops:	mmu_ops processed in them
  * @reserved:	zero; room to grow
  */
 struct umbra_vcpu_stats {
@@ -89,7 +91,9 @@ struct umbra_vcpu_stats {
 	__u64 cr3_loads;
 	__u64 shadow_pages_created;
 	__u64 shadow_pages_zapped;
-	__u64 reserved[16];
+	__u64 hypercalls_mmu_flush;
+	__u64 mmu_ops;
+	__u64 reserved[14];
 };
 
 /* System ioctl (on the /dev/umbra fd). */

@@ -12,6 +12,7 @@
 #ifndef _UMBRA_MMU_H
 #define _UMBRA_MMU_H
 
+#include <linux/list.h>
 #include <linux/types.h>
 #include <umbra/vm.h>
 
@@ -88,6 +89,12 @@ int umbra_mmu_write_guest_virt(struct umbra_vcpu *vcpu, u64 gva,
 int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 			    unsigned int len);
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
+int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
+			 bool keep_ad, bool *flush);
+int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, bool *flush,
+			 struct list_head *zapped);
+void umbra_mmu_flush_and_free_zapped(struct umbra_vm *vm, bool flush,
+				     struct list_head *zapped);
 void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva);
 
 /* mmu/sync.c: unsync leaf tables */

@@ -138,6 +138,8 @@ enum umbra_vcpu_request {
  * @requests:	bits of enum umbra_vcpu_request
  * @cpu:	host CPU the vCPU runs on inside KVM_RUN, or -1
  * @stats:	event counts (UMBRA_GET_VCPU_STATS)
+ * @pv_queue_gpa: the PV mmu_op queue area (pvops/mmu_op.c), or 0
+ * @pv_queue_ops: how many ops it holds, or 0 when none is registered
  */
 struct umbra_vcpu {
 	struct umbra_vm *vm;
@@ -159,6 +161,8 @@ struct umbra_vcpu {
 	unsigned long requests;
 	int cpu;
 	struct umbra_vcpu_stats stats;
+	u64 pv_queue_gpa;
+	u32 pv_queue_ops;
 };
 
 /**

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pv.h - the paravirtual ABI between umbra and its guests
+ *
+ * Shared by the module (pvops/) and the guest (guest/); self-contained
+ * (__u64 types), freestanding-safe.  Numbers are never reused.
+ *
+ * Discovery
+ *   CPUID 0x40000000: EAX = highest hypervisor leaf (>= 0x40000001),
+ *   EBX:ECX:EDX = "umbraumbraum".  CPUID 0x40000001: EAX = feature bits
+ *   (UMBRA_PV_FEATURE_*).  A guest that does not find the signature (on
+ *   KVM, say) uses no PV interface.
+ *
+ * Hypercalls
+ *   VMMCALL with KVM's register convention: RAX = number, RBX, RCX, RDX,
+ *   RSI = arguments, RAX = result.  Results are >= 0 on success and a
+ *   negative UMBRA_PV_E* on failure.  An unknown number returns -1000
+ *   (KVM's -KVM_ENOSYS).
+ *
+ * The mmu_op queue (UMBRA_PV_FEATURE_MMU_OP)
+ *   Each vCPU registers a queue area of UMBRA_MMU_QUEUE_PAGES_MIN to
+ *   UMBRA_MMU_QUEUE_PAGES_MAX guest-physical pages (page aligned, in RAM,
+ *   physically contiguous) with UMBRA_HC_MMU_QUEUE(gpa, npages); gpa 0
+ *   unregisters.  The area is an array of struct umbra_mmu_op.
+ *
+ *   While in lazy MMU mode the guest appends ops to its queue; on leaving
+ *   lazy mode, or when the queue is full, it calls UMBRA_HC_MMU_FLUSH(n)
+ *   once for the first n ops.  Outside lazy mode an op goes at once
+ *   (n = 1).  The host:
+ *     - processes the ops in order, each validated before it is applied;
+ *     - writes each processed op's status (UMBRA_MMU_OK or the reason it
+ *       was refused) into the op;
+ *     - stops at the first op it refuses: that op has its reason, the ones
+ *       after it are untouched;
+ *     - returns how many ops it processed, refused one included, or a
+ *       negative UMBRA_PV_E* if the call itself is wrong (no queue, n
+ *       beyond the area), in which case no op was looked at.
+ *   Ordering: the ops of one flush take effect in queue order, and all of
+ *   them, TLB flushes included, before the hypercall returns.  Within one
+ *   batch the TLB flushes the ops ask for are merged into the fewest real
+ *   flushes, done once at the end: nothing in the batch may rely on a
+ *   flush earlier in the same batch (the guest's lazy-mode rules forbid it
+ *   anyway).
+ *
+ *   Applying a PTE write updates the guest's entry and umbra's shadow
+ *   together: no write-protection trap, no unsync round trip.
+ */
+#ifndef _UMBRA_PV_H
+#define _UMBRA_PV_H
+
+#include <linux/types.h>
+
+#define UMBRA_CPUID_SIGNATURE		0x40000000
+#define UMBRA_CPUID_FEATURES		0x40000001
+/* "umbraumbraum" in EBX, ECX, EDX */
+#define UMBRA_CPUID_SIG_EBX		0x72626d75	/* "umbr" */
+#define UMBRA_CPUID_SIG_ECX		0x626d7561	/* "aumb" */
+#define UMBRA_CPUID_SIG_EDX		0x6d756172	/* "raum" */
+
+#define UMBRA_PV_FEATURE_MMU_OP		(1U << 0)
+
+/* Hypercall numbers (RAX); umbra's own range, away from KVM's. */
+#define UMBRA_HC_BASE			0x756d0000	/* "um" */
+#define UMBRA_HC_MMU_QUEUE		(UMBRA_HC_BASE + 1)
+#define UMBRA_HC_MMU_FLUSH		(UMBRA_HC_BASE + 2)
+
+/* Hypercall errors (returned negated in RAX). */
+#define UMBRA_PV_EINVAL			1	/* bad argument */
+#define UMBRA_PV_ENOQUEUE		2	/* no queue registered */
+#define UMBRA_PV_E2BIG			3	/* n beyond the registered area */
+#define UMBRA_PV_EFAULT			4	/* the queue area is not RAM */
+
+#define UMBRA_MMU_QUEUE_PAGES_MIN	2
+#define UMBRA_MMU_QUEUE_PAGES_MAX	8
+
+/* Ops (umbra_mmu_op.op). */
+#define UMBRA_MMU_OP_WRITE_PTE		1	/* *addr = val */
+#define UMBRA_MMU_OP_WRITE_PTE_KEEP_AD	2	/* *addr = val | (*addr & (A|D)) */
+#define UMBRA_MMU_OP_CLEAR_PTE		3	/* *addr = 0 */
+#define UMBRA_MMU_OP_INVLPG		4	/* addr = a linear address */
+#define UMBRA_MMU_OP_FLUSH_TLB		5	/* the whole TLB */
+#define UMBRA_MMU_OP_LOAD_CR3		6	/* CR3 = val; flushes unless
+						 * flags has UMBRA_MMU_CR3_NOFLUSH */
+#define UMBRA_MMU_OP_RELEASE_PT		7	/* addr: a page that stops
+						 * being a page table */
+
+#define UMBRA_MMU_CR3_NOFLUSH		(1U << 0)
+
+/* Statuses (umbra_mmu_op.status). */
+#define UMBRA_MMU_OK			0
+#define UMBRA_MMU_EBADGPA		1	/* not RAM, or read-only RAM */
+#define UMBRA_MMU_ENOTPT		2	/* RELEASE_PT of a page umbra
+						 * does not know as a table */
+#define UMBRA_MMU_EALIGN		3	/* addr misaligned for the op */
+#define UMBRA_MMU_EOP			4	/* unknown op */
+#define UMBRA_MMU_EVALUE		5	/* a value the register can't hold */
+#define UMBRA_MMU_EFLAGS		6	/* unknown flags */
+
+/**
+ * struct umbra_mmu_op - one queued MMU operation (32 bytes)
+ * @op:		UMBRA_MMU_OP_*
+ * @status:	written by the host: UMBRA_MMU_OK or a UMBRA_MMU_E*
+ * @addr:	guest-physical address of the entry (8-byte aligned), the
+ *		linear address for INVLPG, the page for RELEASE_PT
+ * @val:	the new entry, or the new CR3
+ * @flags:	op flags (UMBRA_MMU_CR3_NOFLUSH); 0 otherwise
+ * @reserved:	zero
+ */
+struct umbra_mmu_op {
+	__u32 op;
+	__u32 status;
+	__u64 addr;
+	__u64 val;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define UMBRA_MMU_OPS_PER_PAGE		(4096 / sizeof(struct umbra_mmu_op))
+
+#endif /* _UMBRA_PV_H */

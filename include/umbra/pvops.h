@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The host side of umbra's paravirtual interface (pvops/), for the
+ * backend's hypercall exit.  The ABI itself is include/umbra/pv.h.
+ */
+#ifndef _UMBRA_PVOPS_H
+#define _UMBRA_PVOPS_H
+
+#include <linux/types.h>
+
+struct umbra_vcpu;
+
+/**
+ * struct umbra_pv_effects - what a hypercall asks of the backend
+ * @flush_tlb:	the guest's TLB must be flushed (INVLPG, FLUSH_TLB, LOAD_CR3
+ *		ops of a batch, merged into one)
+ * @load_cr3:	CR3 must be loaded with @cr3 (the last LOAD_CR3 op wins)
+ * @cr3:	the value
+ *
+ * The backend applies them after the batch, in this order: CR3, then the
+ * flush; both before the guest runs again.
+ */
+struct umbra_pv_effects {
+	bool flush_tlb;
+	bool load_cr3;
+	u64 cr3;
+};
+
+/* pvops/hypercall.c */
+long umbra_pv_hypercall(struct umbra_vcpu *vcpu, u64 nr, u64 a0, u64 a1,
+			struct umbra_pv_effects *fx);
+
+/* pvops/mmu_op.c */
+long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages);
+long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
+			struct umbra_pv_effects *fx);
+
+#endif /* _UMBRA_PVOPS_H */
