@@ -227,8 +227,10 @@ static void publish(struct umbra_vm *vm, struct umbra_memslots *new)
 	kvfree(old);
 }
 
-/* Step one of a delete or move: the slot stays, marked invalid, while the
- * shadow forgets it. */
+/*
+ * Step one of a delete or move: the slot stays, marked invalid, while the
+ * shadow forgets it.
+ */
 static int invalidate_slot(struct umbra_vm *vm, u16 id)
 {
 	struct umbra_memslots *cur, *inter;

@@ -215,6 +215,7 @@ void umbra_vcpu_request(struct umbra_vcpu *vcpu, enum umbra_vcpu_request req)
 	int cpu;
 
 	set_bit(req, &vcpu->requests);
+	/* The request before cpu is read; pairs with smp_mb() in svm/run.c. */
 	smp_mb__after_atomic();
 	cpu = READ_ONCE(vcpu->cpu);
 	if (cpu >= 0 && cpu != raw_smp_processor_id())

@@ -482,8 +482,10 @@ static void umbra_mmu_walk_permissions_examples(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, do_walk(&env, ADDR, ACC_R, &w));
 }
 
-/* The I/D bit of the error code (SDM 4.7): 1 for a fetch if EFER.NXE=1 or
- * CR4.SMEP=1, else 0. */
+/*
+ * The I/D bit of the error code (SDM 4.7): 1 for a fetch if EFER.NXE=1 or
+ * CR4.SMEP=1, else 0.
+ */
 static void umbra_mmu_walk_fetch_error_id_needs_nxe_or_smep(struct kunit *test)
 {
 	u64 pte[UMBRA_ROOT_LEVEL + 1];

@@ -50,6 +50,7 @@ void umbra_mmu_flush_remote_tlbs(struct umbra_vm *vm)
 		if (!v)
 			continue;
 		set_bit(UMBRA_REQ_TLB_FLUSH, &v->requests);
+		/* The request before cpu is read; pairs with smp_mb() in svm/run.c. */
 		smp_mb__after_atomic();
 		cpu = READ_ONCE(v->cpu);
 		if (cpu >= 0 && cpu != me && have_mask)

@@ -118,11 +118,10 @@ static int decode_modrm(struct umbra_svm_vcpu *svm, struct svm_insn *insn,
 		base = (sib & 7) | (insn->rex & 1 ? 8 : 0);
 		if (index != 4)
 			ea += svm_gpr(svm, index) << (sib >> 6);
-		if ((sib & 7) == 5 && insn->mod == 0) {
+		if ((sib & 7) == 5 && insn->mod == 0)
 			disp = 4;		/* no base, disp32 */
-		} else {
+		else
 			ea += svm_gpr(svm, base);
-		}
 	} else if (base == 5 && insn->mod == 0) {
 		insn->rip_relative = true;	/* disp32 from the next RIP */
 		disp = 4;

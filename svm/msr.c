@@ -64,21 +64,51 @@ int umbra_svm_get_msr(struct umbra_svm_vcpu *svm, u32 index, u64 *data)
 	struct vmcb_save_area *save = &svm->vmcb->save;
 
 	switch (index) {
-	case MSR_EFER:		*data = svm->efer; break;
-	case MSR_STAR:		*data = save->star; break;
-	case MSR_LSTAR:		*data = save->lstar; break;
-	case MSR_CSTAR:		*data = save->cstar; break;
-	case MSR_SYSCALL_MASK:	*data = save->sfmask; break;
-	case MSR_FS_BASE:	*data = save->fs.base; break;
-	case MSR_GS_BASE:	*data = save->gs.base; break;
-	case MSR_KERNEL_GS_BASE: *data = save->kernel_gs_base; break;
-	case MSR_IA32_SYSENTER_CS:  *data = save->sysenter_cs; break;
-	case MSR_IA32_SYSENTER_ESP: *data = save->sysenter_esp; break;
-	case MSR_IA32_SYSENTER_EIP: *data = save->sysenter_eip; break;
-	case MSR_IA32_CR_PAT:	*data = save->g_pat; break;
-	case MSR_IA32_TSC:	*data = rdtsc() + svm->vmcb->control.tsc_offset; break;
-	case MSR_TSC_AUX:	*data = svm->tsc_aux; break;
-	case MSR_IA32_APICBASE:	*data = svm->vcpu->sregs.apic_base; break;
+	case MSR_EFER:
+		*data = svm->efer;
+		break;
+	case MSR_STAR:
+		*data = save->star;
+		break;
+	case MSR_LSTAR:
+		*data = save->lstar;
+		break;
+	case MSR_CSTAR:
+		*data = save->cstar;
+		break;
+	case MSR_SYSCALL_MASK:
+		*data = save->sfmask;
+		break;
+	case MSR_FS_BASE:
+		*data = save->fs.base;
+		break;
+	case MSR_GS_BASE:
+		*data = save->gs.base;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*data = save->kernel_gs_base;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*data = save->sysenter_cs;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = save->sysenter_esp;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = save->sysenter_eip;
+		break;
+	case MSR_IA32_CR_PAT:
+		*data = save->g_pat;
+		break;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + svm->vmcb->control.tsc_offset;
+		break;
+	case MSR_TSC_AUX:
+		*data = svm->tsc_aux;
+		break;
+	case MSR_IA32_APICBASE:
+		*data = svm->vcpu->sregs.apic_base;
+		break;
 	default:
 		return -ENOENT;
 	}
@@ -107,16 +137,36 @@ int umbra_svm_set_msr(struct umbra_svm_vcpu *svm, u32 index, u64 data, bool host
 			data = (data & ~EFER_LMA) | (svm->efer & EFER_LMA);
 		umbra_svm_set_efer(svm, data);
 		return 0;
-	case MSR_STAR:		save->star = data; return 0;
-	case MSR_LSTAR:		save->lstar = data; break;
-	case MSR_CSTAR:		save->cstar = data; break;
-	case MSR_SYSCALL_MASK:	save->sfmask = data; return 0;
-	case MSR_FS_BASE:	save->fs.base = data; break;
-	case MSR_GS_BASE:	save->gs.base = data; break;
-	case MSR_KERNEL_GS_BASE: save->kernel_gs_base = data; break;
-	case MSR_IA32_SYSENTER_CS:  save->sysenter_cs = data; return 0;
-	case MSR_IA32_SYSENTER_ESP: save->sysenter_esp = data; break;
-	case MSR_IA32_SYSENTER_EIP: save->sysenter_eip = data; break;
+	case MSR_STAR:
+		save->star = data;
+		return 0;
+	case MSR_LSTAR:
+		save->lstar = data;
+		break;
+	case MSR_CSTAR:
+		save->cstar = data;
+		break;
+	case MSR_SYSCALL_MASK:
+		save->sfmask = data;
+		return 0;
+	case MSR_FS_BASE:
+		save->fs.base = data;
+		break;
+	case MSR_GS_BASE:
+		save->gs.base = data;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		save->kernel_gs_base = data;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		save->sysenter_cs = data;
+		return 0;
+	case MSR_IA32_SYSENTER_ESP:
+		save->sysenter_esp = data;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		save->sysenter_eip = data;
+		break;
 	case MSR_IA32_CR_PAT:
 		if (!pat_valid(data))
 			return -EINVAL;

@@ -84,8 +84,12 @@ static int svm_enter_guest(struct umbra_svm_vcpu *svm, u64 root)
 	cpu = smp_processor_id();
 	sc = this_cpu_ptr(&umbra_svm_cpu);
 
-	/* Pairs with the barrier in umbra_vcpu_request() (core/vcpu.c). */
 	WRITE_ONCE(vcpu->cpu, cpu);
+	/*
+	 * Publish cpu before reading the requests; pairs with the barrier
+	 * between setting a request and reading cpu in umbra_vcpu_request()
+	 * and umbra_mmu_flush_remote_tlbs(): one side sees the other.
+	 */
 	smp_mb();
 	if (READ_ONCE(vcpu->requests) & BIT(UMBRA_REQ_MMU_RELOAD)) {
 		WRITE_ONCE(vcpu->cpu, -1);

@@ -79,18 +79,18 @@
 #define UMBRA_MMU_OP_CLEAR_PTE		3	/* *addr = 0 */
 #define UMBRA_MMU_OP_INVLPG		4	/* addr = a linear address */
 #define UMBRA_MMU_OP_FLUSH_TLB		5	/* the whole TLB */
-#define UMBRA_MMU_OP_LOAD_CR3		6	/* CR3 = val; flushes unless
-						 * flags has UMBRA_MMU_CR3_NOFLUSH */
-#define UMBRA_MMU_OP_RELEASE_PT		7	/* addr: a page that stops
-						 * being a page table */
+/* CR3 = val; flushes unless flags has UMBRA_MMU_CR3_NOFLUSH */
+#define UMBRA_MMU_OP_LOAD_CR3		6
+/* addr: a page that stops being a page table */
+#define UMBRA_MMU_OP_RELEASE_PT		7
 
 #define UMBRA_MMU_CR3_NOFLUSH		(1U << 0)
 
 /* Statuses (umbra_mmu_op.status). */
 #define UMBRA_MMU_OK			0
 #define UMBRA_MMU_EBADGPA		1	/* not RAM, or read-only RAM */
-#define UMBRA_MMU_ENOTPT		2	/* RELEASE_PT of a page umbra
-						 * does not know as a table */
+/* RELEASE_PT of a page that is still some vCPU's live root */
+#define UMBRA_MMU_ENOTPT		2
 #define UMBRA_MMU_EALIGN		3	/* addr misaligned for the op */
 #define UMBRA_MMU_EOP			4	/* unknown op */
 #define UMBRA_MMU_EVALUE		5	/* a value the register can't hold */
