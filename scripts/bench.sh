@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh - `make bench`: run the test guest's workloads on umbra,
-# kvm_amd npt=0 and kvm_amd npt=1 in ONE test-host boot (tests/bench.sh)
-# and print, per workload, VM exits and #PF exits per operation, guest
-# cycles per operation and wall time, with umbra's ratio to KVM's shadow
-# MMU.  Timings under QEMU's software emulation are noisy and slow in
+# bench.sh - `make bench`: run the test guest's workloads on umbra
+# (native and PV pv_mmu backends), kvm_amd npt=0 and kvm_amd npt=1 in ONE
+# test-host boot (tests/bench.sh) and print, per workload, VM exits and
+# #PF exits per operation, guest cycles per operation and wall time, with
+# umbra's ratios to KVM's shadow MMU.  Timings under QEMU's software emulation are noisy and slow in
 # absolute terms: read the ratios, and the exit counts, which are exact.
 #
 # The table is also saved to build/logs/bench.txt.
@@ -44,14 +44,16 @@ def per(r, k):
 works = sorted({w for w, _ in rows}, key=lambda w: ["demand", "churn", "fork", "mmap", "mprotect"].index(w.split()[0]))
 print(f"{'workload':18} {'device':11} {'ops':>8} {'exits/op':>10} {'#PF/op':>9} {'cycles/op':>12} {'wall s':>8}")
 for w in works:
-    for dev in ("umbra", "kvm-shadow", "kvm-npt"):
+    for dev in ("umbra", "umbra-pv", "kvm-shadow", "kvm-npt"):
         r = rows.get((w, dev))
         if not r:
             print(f"{w:18} {dev:11} {'(missing)':>8}")
             continue
         print(f"{w:18} {dev:11} {r['ops']:8d} {per(r,'exits'):10.2f} {per(r,'pf'):9.2f} {per(r,'cycles'):12.0f} {r['wall']:8.3f}")
-    u, k = rows.get((w, "umbra")), rows.get((w, "kvm-shadow"))
-    if u and k and k["exits"] and k["cycles"]:
-        print(f"{'':18} {'umbra/kvm':11} {'':8} {u['exits']/k['exits']:10.2f} {'':9} {u['cycles']/k['cycles']:12.2f} {u['wall']/k['wall'] if k['wall'] else float('nan'):8.2f}")
+    k = rows.get((w, "kvm-shadow"))
+    for dev, label in (("umbra", "native/kvm"), ("umbra-pv", "pv/kvm")):
+        u = rows.get((w, dev))
+        if u and k and k["exits"] and k["cycles"]:
+            print(f"{'':18} {label:11} {'':8} {u['exits']/k['exits']:10.2f} {'':9} {u['cycles']/k['cycles']:12.2f} {u['wall']/k['wall'] if k['wall'] else float('nan'):8.2f}")
 PY
 exit "${rc:-0}"

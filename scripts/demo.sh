@@ -18,5 +18,6 @@ exec "$top/scripts/testhost" --payload "$top/build/payload" \
 	./umbra-run -m 512M --stats guest.elf -- suite 2>&1 | grep -v "^umbra-run: CPUID"
 	rmmod umbra
 	echo; echo "=== the same guest on kvm_amd npt=0 (KVM shadow paging)"
-	kvm-load npt=0 && ./umbra-run --dev /dev/kvm -m 512M --stats guest.elf -- suite
-	kvm-unload'
+	kvm-load npt=0 && { ./vmctl hold /dev/kvm 600 > /dev/null & sleep 1; }
+	./umbra-run --dev /dev/kvm -m 512M --stats guest.elf -- suite
+	kill %1; wait; kvm-unload'
