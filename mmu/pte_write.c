@@ -145,39 +145,57 @@ efault:
 	return -EFAULT;
 }
 
+/* Is @gfn some vCPU's current CR3?  @self's may be about to change. */
+static bool gfn_is_live_root(struct umbra_vcpu *self, u64 gfn, u64 self_cr3)
+{
+	struct umbra_vm *vm = self->vm;
+	unsigned int i;
+
+	for (i = 0; i < UMBRA_MAX_VCPUS; i++) {
+		struct umbra_vcpu *v = READ_ONCE(vm->vcpus[i]);
+		u64 cr3;
+
+		if (!v)
+			continue;
+		cr3 = v == self ? self_cr3 : READ_ONCE(v->mmu->paging.cr3);
+		if ((cr3 & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT == gfn)
+			return true;
+	}
+	return false;
+}
+
 /**
  * umbra_mmu_release_pt - a guest page stops being a page table
  * @vcpu: the vCPU asking (a PV mmu_op)
  * @gpa: the page, page aligned
+ * @cr3: @vcpu's CR3 as it will be when the batch ends (its own LOAD_CR3
+ *	 op may precede this one)
  * @flush: set when a remote TLB flush is due before the batch ends
  * @zapped: zapped shadow pages, to free after that flush
  *
  * Its shadows go, so the guest may reuse the frame as data without traps.
+ * A shadow kept as a previous root is zapped like any other (it is marked
+ * invalid and dropped from the cache, mmu/root.c).
  *
  * Context: inside umbra_vm.srcu; takes mmu_lock.
- * Return: 0, -EFAULT if @gpa is not RAM, -EBUSY if the page is the live
- * root of some vCPU (releasing the table you run on is a guest bug).
+ * Return: 0, -EFAULT if @gpa is not RAM, -EBUSY if the page is some
+ * vCPU's current CR3 (releasing the table a vCPU runs on is a guest bug).
  */
-int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, bool *flush,
+int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 			 struct list_head *zapped)
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
 	u64 gfn = gpa >> PAGE_SHIFT;
-	struct hlist_node *tmp;
-	struct umbra_sp *sp;
-	int r = 0;
 
 	if (!umbra_mmu_gfn_to_slot(vm, gfn))
 		return -EFAULT;
+	if (gfn_is_live_root(vcpu, gfn, cr3))
+		return -EBUSY;
 	spin_lock(&mmu->lock);
-	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
-		if (sp->root_count)
-			r = -EBUSY;
-	if (!r)
-		*flush |= umbra_sp_zap_gfn(vm, gfn, zapped);
+	*flush |= umbra_sp_zap_gfn(vm, gfn, zapped);
 	spin_unlock(&mmu->lock);
-	return r;
+	return 0;
 }
 
 /**

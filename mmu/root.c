@@ -36,6 +36,15 @@ void umbra_mmu_set_paging(struct umbra_vcpu *vcpu, const struct umbra_paging *p)
 	m->reload = true;
 }
 
+/**
+ * umbra_mmu_guest_cr3 - the guest's CR3 as the MMU last heard it
+ * @vcpu: the vCPU
+ */
+u64 umbra_mmu_guest_cr3(struct umbra_vcpu *vcpu)
+{
+	return vcpu->mmu->paging.cr3;
+}
+
 static union umbra_sp_role root_role(const struct umbra_paging *p)
 {
 	union umbra_sp_role role = {

@@ -111,7 +111,10 @@ static u32 apply(struct umbra_vcpu *vcpu, const struct umbra_mmu_op *op,
 	case UMBRA_MMU_OP_RELEASE_PT:
 		if (op->addr & ~PAGE_MASK)
 			return UMBRA_MMU_EALIGN;
-		r = umbra_mmu_release_pt(vcpu, op->addr, flush, zapped);
+		/* This batch's own LOAD_CR3, if any, is the vCPU's CR3 now. */
+		r = umbra_mmu_release_pt(vcpu, op->addr,
+					 fx->load_cr3 ? fx->cr3 :
+					 umbra_mmu_guest_cr3(vcpu), flush, zapped);
 		if (r == -EBUSY)
 			return UMBRA_MMU_ENOTPT;
 		return r ? UMBRA_MMU_EBADGPA : UMBRA_MMU_OK;

@@ -71,6 +71,7 @@ void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu);
 /* mmu/root.c: the root the hardware runs on */
 void umbra_mmu_set_paging(struct umbra_vcpu *vcpu, const struct umbra_paging *p);
 int umbra_mmu_load(struct umbra_vcpu *vcpu, u64 *root_hpa);
+u64 umbra_mmu_guest_cr3(struct umbra_vcpu *vcpu);
 
 /* mmu/fault.c: #PF exits */
 int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
@@ -91,7 +92,7 @@ int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			 bool keep_ad, bool *flush);
-int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, bool *flush,
+int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 			 struct list_head *zapped);
 void umbra_mmu_flush_and_free_zapped(struct umbra_vm *vm, bool flush,
 				     struct list_head *zapped);

@@ -43,7 +43,10 @@
  *   anyway).
  *
  *   Applying a PTE write updates the guest's entry and umbra's shadow
- *   together: no write-protection trap, no unsync round trip.
+ *   together: no write-protection trap, no unsync round trip.  A LOAD_CR3
+ *   takes effect when the batch ends; later ops of the same batch see it
+ *   only as far as RELEASE_PT's live-root check goes, so a guest that
+ *   needs the new CR3 in place flushes the batch after the LOAD_CR3.
  */
 #ifndef _UMBRA_PV_H
 #define _UMBRA_PV_H
@@ -89,7 +92,10 @@
 /* Statuses (umbra_mmu_op.status). */
 #define UMBRA_MMU_OK			0
 #define UMBRA_MMU_EBADGPA		1	/* not RAM, or read-only RAM */
-/* RELEASE_PT of a page that is still some vCPU's live root */
+/*
+ * RELEASE_PT of a page that is still some vCPU's current CR3 (counting a
+ * LOAD_CR3 earlier in the same batch): it is the table that vCPU runs on.
+ */
 #define UMBRA_MMU_ENOTPT		2
 #define UMBRA_MMU_EALIGN		3	/* addr misaligned for the op */
 #define UMBRA_MMU_EOP			4	/* unknown op */
