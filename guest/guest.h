@@ -141,6 +141,7 @@ void palloc_init(u64 start, u64 end);
 u64 palloc_alloc(void);			/* zeroed; 0 when out of memory */
 void palloc_free(u64 pa);
 u64 palloc_alloc_huge(void);		/* 2 MiB aligned, zeroed; or 0 */
+u64 palloc_alloc_contig(unsigned int n);	/* n contiguous frames; or 0 */
 void palloc_free_huge(u64 pa);
 void page_get(u64 pa);
 bool page_put(u64 pa);			/* true if it freed the frame */

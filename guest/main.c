@@ -9,6 +9,10 @@
  *                                      the correctness suite (the default;
  *                                      see tests/suite.c)
  *   [pvmmu=NAME] bench WORKLOAD ARGS...           one workload, see bench.c
+ * pvmmu= picks the pv_mmu backend (pv_mmu.h): "native" (the default) or
+ * "pv", umbra's mmu_op queue; without umbra's PV interface (on KVM, say)
+ * "pv" says so in one line and runs native.  The boot line names the
+ * backend in use.
  * Exit status: 0 success, 1 a test case failed, 2 bad command line,
  * 3 the guest itself broke (panic, unexpected exception).
  */
@@ -50,9 +54,9 @@ static int split_words(char *line, char **argv, int max)
 static void __noreturn usage(const char *why)
 {
 	kprintf("guest: %s\n"
-	       "usage: [pvmmu=native] [suite [CASE...] [seed=N] [quirk=rsvd-no-p]]\n"
-	       "       [pvmmu=native] bench demand MiB | churn N | fork MiB [N] |\n"
-	       "                            mmap MiB N | mprotect MiB N\n", why);
+	       "usage: [pvmmu=native|pv] [suite [CASE...] [seed=N] [quirk=rsvd-no-p]]\n"
+	       "       [pvmmu=native|pv] bench demand MiB | churn N | fork MiB [N] |\n"
+	       "                               mmap MiB N | mprotect MiB N\n", why);
 	guest_exit(2);
 }
 

@@ -7,7 +7,9 @@
  * frames threaded through the frames themselves (reached through the
  * identity map), so a frame freed as a page table is the next one handed
  * out, as data or as another table, which is what a shadow MMU must get
- * right; a free list of 2 MiB blocks cut from the bump region.
+ * right; a free list of 2 MiB blocks cut from the bump region; runs of
+ * physically contiguous frames cut from the bump region, for areas shared
+ * with the hypervisor (the PV mmu_op queue).
  *
  * Invariants: a frame on the 4 KiB free list has count 0; an allocated
  * frame has count >= 1; 2 MiB blocks are not counted per frame (they are
@@ -77,6 +79,25 @@ void palloc_free(u64 pa)
 	refs[pa >> PAGE_SHIFT] = 0;
 	push_free(pa);
 	used--;
+}
+
+/*
+ * @n physically contiguous frames, zeroed, each with count 1; or 0.  Cut
+ * from the bump region only, so the free list is never searched: meant
+ * for a few areas set up at boot.
+ */
+u64 palloc_alloc_contig(unsigned int n)
+{
+	u64 pa = bump, i;
+
+	if (!n || n > (pool_end - bump) >> PAGE_SHIFT)
+		return 0;
+	bump += (u64)n << PAGE_SHIFT;
+	memset(phys_to_virt(pa), 0, (u64)n << PAGE_SHIFT);
+	for (i = 0; i < n; i++)
+		refs[(pa >> PAGE_SHIFT) + i] = 1;
+	used += n;
+	return pa;
 }
 
 u64 palloc_alloc_huge(void)

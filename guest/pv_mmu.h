@@ -8,9 +8,13 @@
  *
  *   native (pv_mmu_native.c)  plain stores, INVLPG, MOV to CR3;
  *                             the lazy hooks do nothing.
- *   pv (to come)              queues the same operations in the shared
- *                             mmu_op page while in lazy MMU mode and
- *                             flushes the queue in one hypercall on leave.
+ *   pv (pv_mmu_pv.c)          umbra's mmu_op queue (include/umbra/pv.h):
+ *                             each op goes to the hypervisor at once, or,
+ *                             in lazy MMU mode, is queued and the queue
+ *                             is flushed in one hypercall on leave (or
+ *                             when it is full).  Needs umbra's CPUID
+ *                             signature; without it the guest falls back
+ *                             to native.
  *
  * Rules a caller follows so that a batching backend is correct:
  *   - Between enter_lazy_mmu() and leave_lazy_mmu() the effect of an op
@@ -51,9 +55,14 @@ typedef __u64 pte_t;
  * @enter_lazy_mmu: start a batch (see the rules above)
  * @leave_lazy_mmu: end the batch: every op issued since enter has taken
  *		effect when this returns
+ * @probe:	optional; run once by pv_mmu_select(), after palloc_init()
+ *		and before any op, to find the interface the backend needs
+ *		and set it up.  Returns NULL if the backend can run, else
+ *		why not (the guest then falls back to native).
  */
 struct pv_mmu_ops {
 	const char *name;
+	const char *(*probe)(void);
 	void (*set_pte)(pte_t *ptep, __u64 val);
 	void (*clear_pte)(pte_t *ptep);
 	void (*invlpg)(__u64 va);
@@ -64,13 +73,33 @@ struct pv_mmu_ops {
 	void (*leave_lazy_mmu)(void);
 };
 
+/*
+ * What the guest asked of pv_mmu, whatever the backend: @ops counts the
+ * operations above (set_pte .. release_pt; not the lazy hooks), and
+ * @hypercalls the VMMCALLs the backend made for them (0 for native).
+ * Under pv each op reaches the hypervisor exactly once, so @ops is also
+ * the number of mmu_ops it processed.
+ */
+struct pv_mmu_stats {
+	__u64 ops;
+	__u64 hypercalls;
+};
+
 /* The backend in use; set once at boot by pv_mmu_select(). */
 extern const struct pv_mmu_ops *pv_mmu;
+extern struct pv_mmu_stats pv_mmu_stats;
 
 /* pv_mmu_native.c */
 extern const struct pv_mmu_ops pv_mmu_native_ops;
-/* Picks the backend named @name ("native"); returns 0 or -EINVAL. */
+/*
+ * Picks the backend named @name ("native" or "pv"), after palloc_init()
+ * and before the first op; a backend whose probe fails is reported in one
+ * line and replaced by native.  Returns 0, or -EINVAL for an unknown name.
+ */
 int pv_mmu_select(const char *name);
+
+/* pv_mmu_pv.c */
+extern const struct pv_mmu_ops pv_mmu_pv_ops;
 
 static inline __u64 pte_read(const pte_t *ptep)
 {
@@ -79,31 +108,37 @@ static inline __u64 pte_read(const pte_t *ptep)
 
 static inline void set_pte(pte_t *ptep, __u64 val)
 {
+	pv_mmu_stats.ops++;
 	pv_mmu->set_pte(ptep, val);
 }
 
 static inline void clear_pte(pte_t *ptep)
 {
+	pv_mmu_stats.ops++;
 	pv_mmu->clear_pte(ptep);
 }
 
 static inline void flush_tlb_page(__u64 va)
 {
+	pv_mmu_stats.ops++;
 	pv_mmu->invlpg(va);
 }
 
 static inline void flush_tlb(void)
 {
+	pv_mmu_stats.ops++;
 	pv_mmu->flush_tlb();
 }
 
 static inline void load_cr3(__u64 pa)
 {
+	pv_mmu_stats.ops++;
 	pv_mmu->load_cr3(pa);
 }
 
 static inline void release_pt(__u64 pa)
 {
+	pv_mmu_stats.ops++;
 	pv_mmu->release_pt(pa);
 }
 

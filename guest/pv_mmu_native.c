@@ -4,7 +4,8 @@
  * metal.  Entries are written with one 64-bit store (so the CPU, or a
  * hypervisor's page walker, never sees a torn entry), INVLPG and MOV to
  * CR3 do the TLB work, and lazy MMU mode is a no-op because nothing is
- * batched.  Also owns backend selection.
+ * batched.  Also owns backend selection (with the fallback to native
+ * when a backend's probe fails) and the op counters of pv_mmu_stats.
  */
 #include "guest.h"
 
@@ -55,20 +56,30 @@ const struct pv_mmu_ops pv_mmu_native_ops = {
 };
 
 const struct pv_mmu_ops *pv_mmu = &pv_mmu_native_ops;
+struct pv_mmu_stats pv_mmu_stats;
 
 static const struct pv_mmu_ops *const backends[] = {
 	&pv_mmu_native_ops,
+	&pv_mmu_pv_ops,
 };
 
 int pv_mmu_select(const char *name)
 {
+	const struct pv_mmu_ops *ops = NULL;
+	const char *why;
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(backends); i++) {
-		if (!strcmp(backends[i]->name, name)) {
-			pv_mmu = backends[i];
-			return 0;
-		}
+	for (i = 0; i < ARRAY_SIZE(backends); i++)
+		if (!strcmp(backends[i]->name, name))
+			ops = backends[i];
+	if (!ops)
+		return -EINVAL;
+	why = ops->probe ? ops->probe() : NULL;
+	if (why) {
+		kprintf("guest: pv_mmu %s unavailable (%s), using native\n",
+			ops->name, why);
+		ops = &pv_mmu_native_ops;
 	}
-	return -EINVAL;
+	pv_mmu = ops;
+	return 0;
 }

@@ -159,7 +159,7 @@ void suite_main(int argc, char **argv)
 			guest_exit(2);
 		}
 	}
-	kprintf("# suite: seed %llu\n", test_seed);
+	kprintf("# suite: seed %llu, pv_mmu %s\n", test_seed, pv_mmu->name);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		if (!selected(cases[i].name, argc, argv))
 			continue;
@@ -171,6 +171,8 @@ void suite_main(int argc, char **argv)
 	if (quirk_rsvd_no_p_hits)
 		kprintf("# quirk rsvd-no-p: accepted %llu RSVD faults without P\n",
 		       quirk_rsvd_no_p_hits);
+	kprintf("# pv_mmu %s: hypercalls=%llu mmu_ops=%llu\n", pv_mmu->name,
+		pv_mmu_stats.hypercalls, pv_mmu_stats.ops);
 	kprintf("guest: %u passed, %u failed\n", nr_pass, nr_fail);
 	guest_exit(nr_fail ? 1 : 0);
 }
