@@ -12,7 +12,8 @@
 #      answers, which is what makes it the reference
 #   5. rmmod refuses while an fd is open, works after; insmod/rmmod x100
 #   6. umbra-run's own tests on both devices (vmm/tests/run.sh)
-#   7. the guest's correctness suite on umbra and on kvm_amd npt=0
+#   7. the guest's correctness suite on umbra (native and PV pv_mmu
+#      backends) and on kvm_amd npt=0
 #
 # Prints "ok - NAME" / "not ok - NAME: why" per check and ends with
 # "integration: N passed, M failed".  Exit status 0 iff M is 0.
@@ -137,17 +138,19 @@ count_suite /tmp/vmm.log vmm_run_sh
 
 # 7. the guest's correctness suite, on umbra and on KVM's shadow MMU
 guest_suite() {
-	./umbra-run --dev "$1" -m 512M --timeout 300 --stats guest.elf -- suite \
-		> /tmp/guest.log 2>&1
+	./umbra-run --dev "$1" -m 512M --timeout 300 --stats guest.elf -- \
+		"pvmmu=$2" suite > /tmp/guest.log 2>&1
 	cat /tmp/guest.log
 	count_suite /tmp/guest.log "guest_suite_$1"
 }
 check insmod_umbra_for_guest insmod ./umbra.ko
-guest_suite /dev/umbra
+guest_suite /dev/umbra native
+guest_suite /dev/umbra pv
+check guest_pv_backend_used grep -q "pv_mmu pv: hypercalls=" /tmp/guest.log
 check rmmod_umbra_after_guest rmmod umbra
 check kvm_amd_npt0_for_guest kvm-load npt=0
 kvm_hold_start
-guest_suite /dev/kvm
+guest_suite /dev/kvm native
 kvm_hold_stop
 check kvm_amd_unloads_after_guest kvm-unload
 
