@@ -230,6 +230,7 @@ struct umbra_walk {
 };
 int umbra_mmu_walk(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 	     struct umbra_walk *w);
+u64 umbra_mmu_rsvd_bits(const struct umbra_vcpu *vcpu, int level, u64 pte);
 
 /* rmap.c: gfn -> sptes, and shadow-page parent lists (same structure) */
 int umbra_rmap_add(struct umbra_vcpu *vcpu, unsigned long *head, u64 *sptep);

@@ -93,6 +93,90 @@ out:
 	return r;
 }
 
+/*
+ * A PV write of a present leaf entry can go straight into the shadow, so
+ * the guest's next access does not fault.  Only an entry whose A bit is
+ * set: with A clear the first access must go through the walker, which
+ * sets it.  Writable only with D set, for the same reason (fault.c).
+ * The host page is looked up before mmu_lock without faulting it in, and
+ * the notifier sequence tells whether it went away in between.
+ */
+struct prefill {
+	struct page *page;
+	u64 gfn;
+	bool host_writable;
+	unsigned long seq;
+};
+
+static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val, struct prefill *pf)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vcpu->vm);
+	struct umbra_memslot *slot;
+	unsigned long hva;
+	bool want_write;
+
+	pf->page = NULL;
+	if (!(val & _PAGE_PRESENT) || !(val & _PAGE_ACCESSED) ||
+	    (val & umbra_mmu_rsvd_bits(vcpu, 1, val)))
+		return;
+	pf->gfn = (val & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT;
+	slot = umbra_mmu_gfn_to_slot(vcpu->vm, pf->gfn);
+	if (!slot || (slot->flags & UMBRA_MEMSLOT_INVALID))
+		return;
+	hva = umbra_mmu_gfn_to_hva(slot, pf->gfn);
+	want_write = (val & _PAGE_RW) && (val & _PAGE_DIRTY) &&
+		     !(slot->flags & KVM_MEM_READONLY);
+	pf->seq = READ_ONCE(mmu->invalidate_seq);
+	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
+	pf->host_writable = want_write &&
+			    get_user_page_fast_only(hva, FOLL_WRITE, &pf->page);
+	if (!pf->host_writable && !get_user_page_fast_only(hva, 0, &pf->page))
+		pf->page = NULL;
+}
+
+/* Under mmu_lock: install @val's translation in a leaf table's entry. */
+static void prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
+			    unsigned int idx, u64 val, const struct prefill *pf)
+{
+	struct umbra_vm *vm = vcpu->vm;
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	unsigned int acc = sp->role.access;
+	unsigned long *head;
+	u64 spte;
+
+	if (!pf->page || sp->role.level != 1 || mmu->invalidate_in_progress ||
+	    mmu->invalidate_seq != pf->seq)
+		return;
+	head = umbra_gfn_rmap(vm, pf->gfn);
+	if (!head)
+		return;
+	if (!(val & _PAGE_RW))
+		acc &= ~ACC_WRITE;
+	if (!(val & _PAGE_USER))
+		acc &= ~ACC_USER;
+	if (sp->role.nxe && (val & _PAGE_NX))
+		acc &= ~ACC_EXEC;
+
+	spte = (page_to_pfn(pf->page) << PAGE_SHIFT) | SPTE_PRESENT | SPTE_ACCESSED;
+	if (acc & ACC_USER)
+		spte |= SPTE_USER;
+	if (!(acc & ACC_EXEC) && sp->role.nxe)
+		spte |= SPTE_NX;
+	if (pf->host_writable)
+		spte |= SPTE_HOST_WRITABLE;
+	if ((acc & ACC_WRITE) && pf->host_writable &&
+	    !umbra_gfn_is_shadowed(vm, pf->gfn)) {
+		spte |= SPTE_MMU_WRITABLE;
+		if (val & _PAGE_DIRTY)
+			spte |= SPTE_WRITABLE | SPTE_DIRTY;
+	}
+	if (umbra_rmap_add(vcpu, head, &sp->spt[idx]))
+		return;
+	sp->gptes[idx] = val;
+	WRITE_ONCE(sp->spt[idx], spte);
+	spte_check(spte);
+}
+
 /**
  * umbra_mmu_write_gpte - write one guest page-table entry, shadow included
  * @vcpu: the vCPU asking (a PV mmu_op)
@@ -101,12 +185,15 @@ out:
  * @keep_ad: keep the accessed and dirty bits the entry has now
  * @flush: set when a remote TLB flush is due before the batch ends
  *
- * The entry is written with a compare-and-exchange loop when @keep_ad is
- * set: the CPU or the walker may be setting A/D in it concurrently, and a
- * plain read-modify-write could lose their update.
+ * The shadow entries that mirrored the old value are dropped and, for a
+ * present leaf entry the guest has marked accessed, the new translation is
+ * installed at once (see struct prefill).  The entry is written with a
+ * compare-and-exchange loop when @keep_ad is set: the walker may be
+ * setting A/D in it concurrently, and a plain read-modify-write could lose
+ * its update.
  *
- * Context: inside umbra_vm.srcu; takes mmu_lock.
- * Return: 0, or -EFAULT if @gpa is not writable RAM.
+ * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
+ * Return: 0, or -EFAULT if @gpa is not writable RAM, -ENOMEM.
  */
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			 bool keep_ad, bool *flush)
@@ -114,31 +201,51 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
 	u64 __user *ptr = ram_hva(vm, gpa);
+	unsigned int idx = (gpa & ~PAGE_MASK) / 8;
+	struct hlist_node *tmp;
+	struct prefill pf;
+	struct umbra_sp *sp;
 	u64 old;
 
 	if (!ptr)
 		return -EFAULT;
-	if (!keep_ad) {
-		if (put_user(val, ptr))
-			return -EFAULT;
-	} else {
+	if (keep_ad) {
 		if (get_user(old, ptr))
 			return -EFAULT;
 		for (;;) {
+			u64 want = val | (old & (_PAGE_ACCESSED | _PAGE_DIRTY));
 			int r;
 
 			if (!user_access_begin(ptr, sizeof(*ptr)))
 				return -EFAULT;
-			r = !unsafe_try_cmpxchg_user(ptr, &old,
-				val | (old & (_PAGE_ACCESSED | _PAGE_DIRTY)), efault);
+			r = !unsafe_try_cmpxchg_user(ptr, &old, want, efault);
 			user_access_end();
-			if (!r)
+			if (!r) {
+				val = want;
 				break;
+			}
 		}
+	} else if (put_user(val, ptr)) {
+		return -EFAULT;
 	}
+
+	if (umbra_mmu_topup(vcpu))
+		return -ENOMEM;
+	prefill_lookup(vcpu, val, &pf);
 	spin_lock(&mmu->lock);
-	*flush |= drop_mirrors(vm, gpa >> PAGE_SHIFT, gpa & ~PAGE_MASK, 8);
+	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT) {
+		if (spte_present(sp->spt[idx])) {
+			umbra_spte_drop(vm, &sp->spt[idx]);
+			*flush = true;
+		}
+		prefill_install(vcpu, sp, idx, val, &pf);
+	}
 	spin_unlock(&mmu->lock);
+	if (pf.page) {
+		if (pf.host_writable && (val & _PAGE_DIRTY))
+			set_page_dirty_lock(pf.page);
+		put_page(pf.page);
+	}
 	return 0;
 efault:
 	user_access_end();

@@ -34,8 +34,15 @@
 
 #define WALK_RETRIES	8
 
-/* Bits that must be zero in an entry of @level (SDM vol. 3, 4.5). */
-static u64 rsvd_bits(const struct umbra_vcpu *vcpu, int level, u64 pte)
+/**
+ * umbra_mmu_rsvd_bits - bits that must be zero in an entry of @level
+ * @vcpu: the vCPU (its paging registers and CPUID decide)
+ * @level: 1 (PTE) .. 4 (PML4E)
+ * @pte: the entry (its PS bit matters at levels 2 and 3)
+ *
+ * SDM vol. 3, 4.5.
+ */
+u64 umbra_mmu_rsvd_bits(const struct umbra_vcpu *vcpu, int level, u64 pte)
 {
 	const struct umbra_paging *p = &vcpu->mmu->paging;
 	u8 maxpa = vcpu->caps.maxphyaddr;
@@ -168,7 +175,7 @@ static int walk_once(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 
 		if (!(pte & PTE_P))
 			return 1;
-		if (pte & rsvd_bits(vcpu, level, pte)) {
+		if (pte & umbra_mmu_rsvd_bits(vcpu, level, pte)) {
 			w->fault_error |= PFERR_RSVD | PFERR_PRESENT;
 			return 1;
 		}
