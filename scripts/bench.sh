@@ -25,35 +25,43 @@ grep -E '^failed\|' "$logs/bench-raw.txt" || true
 
 python3 - "$logs/bench-raw.txt" <<'PY' | tee "$logs/bench.txt"
 import json, re, sys
-rows = {}
+# (workload, device, scale) -> counts of one run
+runs = {}
 for line in open(sys.argv[1], errors="replace"):
     if not line.startswith("result|"):
         continue
-    _, dev, work, bench, js = line.rstrip("\n").split("|", 4)
+    _, dev, work, scale, bench, js = line.rstrip("\n").split("|", 5)
     m = re.search(r"ops=(\d+) cycles=(\d+)", bench)
     st = json.loads(js)
-    ops = int(m.group(1)) if m else 0
-    rows[(work, dev)] = dict(ops=ops, cycles=int(m.group(2)) if m else 0,
-                             exits=st.get("exits") or 0,
-                             pf=st.get("pf_taken") or 0,
-                             wall=st.get("wall_seconds") or 0.0)
+    runs[(work, dev, int(scale))] = dict(
+        ops=int(m.group(1)) if m else 0, cycles=int(m.group(2)) if m else 0,
+        exits=st.get("exits") or 0, pf=st.get("pf_taken") or 0,
+        hc=st.get("hypercalls") or 0, wall=st.get("wall_seconds") or 0.0)
 
-def per(r, k):
-    return r[k] / r["ops"] if r["ops"] else float("nan")
+def marginal(work, dev):
+    """Per operation, from the difference of the 2N and N runs."""
+    a, b = runs.get((work, dev, 1)), runs.get((work, dev, 2))
+    if not a or not b or b["ops"] <= a["ops"]:
+        return None
+    n = b["ops"] - a["ops"]
+    return {k: (b[k] - a[k]) / n for k in ("exits", "pf", "hc", "wall")} | \
+           {"cycles": b["cycles"] / b["ops"], "ops": n}
 
-works = sorted({w for w, _ in rows}, key=lambda w: ["demand", "churn", "fork", "mmap", "mprotect"].index(w.split()[0]))
-print(f"{'workload':18} {'device':11} {'ops':>8} {'exits/op':>10} {'#PF/op':>9} {'cycles/op':>12} {'wall s':>8}")
+order = ["demand", "churn", "fork", "mmap", "mprotect"]
+works = sorted({w for w, _, _ in runs}, key=lambda w: order.index(w))
+print("Per operation, marginal (runs at N and 2N, difference / N): boot and setup cancel out.")
+print(f"{'workload':10} {'device':11} {'exits/op':>10} {'#PF/op':>9} {'hcalls/op':>10} {'cycles/op':>12} {'wall ms/op':>11}")
 for w in works:
-    for dev in ("umbra", "umbra-pv", "kvm-shadow", "kvm-npt"):
-        r = rows.get((w, dev))
-        if not r:
-            print(f"{w:18} {dev:11} {'(missing)':>8}")
+    r = {d: marginal(w, d) for d in ("umbra", "umbra-pv", "kvm-shadow", "kvm-npt")}
+    for d, x in r.items():
+        if x is None:
+            print(f"{w:10} {d:11} {'(missing)':>10}")
             continue
-        print(f"{w:18} {dev:11} {r['ops']:8d} {per(r,'exits'):10.2f} {per(r,'pf'):9.2f} {per(r,'cycles'):12.0f} {r['wall']:8.3f}")
-    k = rows.get((w, "kvm-shadow"))
-    for dev, label in (("umbra", "native/kvm"), ("umbra-pv", "pv/kvm")):
-        u = rows.get((w, dev))
-        if u and k and k["exits"] and k["cycles"]:
-            print(f"{'':18} {label:11} {'':8} {u['exits']/k['exits']:10.2f} {'':9} {u['cycles']/k['cycles']:12.2f} {u['wall']/k['wall'] if k['wall'] else float('nan'):8.2f}")
+        print(f"{w:10} {d:11} {x['exits']:10.1f} {x['pf']:9.1f} {x['hc']:10.1f} {x['cycles']:12.0f} {x['wall']*1000:11.2f}")
+    k = r["kvm-shadow"]
+    for d, label in (("umbra", "native/kvm"), ("umbra-pv", "pv/kvm")):
+        u = r[d]
+        if u and k and k["exits"] > 0 and k["wall"] > 0:
+            print(f"{'':10} {label:11} {u['exits']/k['exits']:10.3f} {'':9} {'':10} {u['cycles']/k['cycles']:12.2f} {u['wall']/k['wall']:11.2f}")
 PY
 exit "${rc:-0}"

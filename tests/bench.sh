@@ -6,12 +6,14 @@
 # umbra with the native pv_mmu backend and with the PV (batched mmu_op)
 # backend, on kvm_amd npt=0 (KVM's shadow MMU) and on kvm_amd npt=1
 # (nested paging, the hardware-assisted reference), one after the other
-# in this boot.  Each run prints one line:
+# in this boot.  Each workload runs twice, at size N and 2N, so that
+# scripts/bench.sh can take the difference: exits per operation without
+# the boot, setup and first touch that both runs share.  Each run prints
+# one line:
 #
-#   result|DEVICE|WORKLOAD|<guest's "bench" line>|<umbra-run's stats JSON>
+#   result|DEVICE|WORKLOAD|SCALE|<guest's "bench" line>|<stats JSON>
 #
-# which scripts/bench.sh turns into the table.  Exit status 0 iff every
-# run succeeded.
+# where SCALE is 1 or 2.  Exit status 0 iff every run succeeded.
 
 cd "$(dirname "$0")" || exit 1
 fail=0
@@ -19,12 +21,13 @@ fail=0
 run() {
 	label=$1
 	dev=$2
-	shift 2
+	scale=$3
+	shift 3
 	pv=pvmmu=native
 	[ "$label" = umbra-pv ] && pv=pvmmu=pv
 	if ./umbra-run --dev "$dev" -m 1G --timeout 900 --stats-json /tmp/s.json \
 		guest.elf -- $pv bench "$@" > /tmp/b.out 2>&1; then
-		echo "result|$label|$*|$(grep '^bench ' /tmp/b.out)|$(cat /tmp/s.json)"
+		echo "result|$label|$1|$scale|$(grep '^bench ' /tmp/b.out)|$(cat /tmp/s.json)"
 	else
 		echo "failed|$label|$*|$(tail -3 /tmp/b.out | tr '\n' ' ')"
 		fail=1
@@ -32,11 +35,16 @@ run() {
 }
 
 workloads() {
-	run "$1" "$2" demand 256
-	run "$1" "$2" churn 200
-	run "$1" "$2" fork 64 2
-	run "$1" "$2" mmap 16 10
-	run "$1" "$2" mprotect 16 10
+	run "$1" "$2" 1 demand 128
+	run "$1" "$2" 2 demand 256
+	run "$1" "$2" 1 churn 100
+	run "$1" "$2" 2 churn 200
+	run "$1" "$2" 1 fork 64 2
+	run "$1" "$2" 2 fork 64 4
+	run "$1" "$2" 1 mmap 16 5
+	run "$1" "$2" 2 mmap 16 10
+	run "$1" "$2" 1 mprotect 16 5
+	run "$1" "$2" 2 mprotect 16 10
 }
 
 insmod ./umbra.ko || exit 1
