@@ -21,6 +21,13 @@
  * freed only after the flush that removed their last translation, and a
  * table is released (release_pt) only after it has been unlinked and
  * flushed.  Single-threaded: only vCPU 0 runs the guest.
+ *
+ * Flushes in lazy batches: the flush that belongs to a batch's PTE
+ * changes is issued inside the batch, after the changes (an INVLPG per
+ * page, or one flush_tlb() for many pages), so that a batching backend
+ * sends it in the same hypercall; ops are applied in order and the
+ * batch's flushes are done before leave_lazy_mmu() returns.  Nothing
+ * relies on such a flush before the leave: frames are freed after it.
  */
 #include "guest.h"
 
@@ -119,8 +126,9 @@ static void drop_leaf(u64 e)
 
 /*
  * Clears the entries [@from, @to) of the leaf table @pt, whose entry 0
- * maps @va0, as one lazy MMU batch (Linux: zap_pte_range), flushes if
- * @live, and only then drops the frames' counts.
+ * maps @va0, as one lazy MMU batch (Linux: zap_pte_range), with the
+ * flush if @live (per page for a few, else everything, at the end of the
+ * batch), and only after the batch drops the frames' counts.
  */
 static void zap_ptes(pte_t *pt, unsigned int from, unsigned int to, u64 va0,
 		     bool live)
@@ -144,9 +152,9 @@ static void zap_ptes(pte_t *pt, unsigned int from, unsigned int to, u64 va0,
 		if (!(e & _PAGE_SPECIAL))
 			frames[n++] = e & PTE_PFN_MASK;
 	}
-	leave_lazy_mmu();
 	if (live && !each && cleared)
 		flush_tlb();
+	leave_lazy_mmu();
 	for (i = 0; i < n; i++)
 		page_put(frames[i]);
 }
@@ -467,7 +475,9 @@ int as_zap_table(struct as *as, u64 va, int level)
 
 /*
  * Maps @npages fresh zeroed frames from @va with @prot, each leaf table's
- * worth as one lazy batch (tables are allocated outside the batch).
+ * worth as one lazy batch (tables are allocated outside the batch), with
+ * the flush for replaced mappings at the end of the batch; their frames
+ * are dropped after it.
  */
 int as_map_range(struct as *as, u64 va, u64 npages, u64 prot)
 {
@@ -495,9 +505,9 @@ int as_map_range(struct as *as, u64 va, u64 npages, u64 prot)
 			if (old & _PAGE_PRESENT)
 				stale[nstale++] = old;
 		}
-		leave_lazy_mmu();
 		if (nstale && is_live(as, shared))
 			flush_tlb();
+		leave_lazy_mmu();
 		for (i = 0; i < nstale; i++)
 			drop_leaf(stale[i]);
 		if (ret)
@@ -527,8 +537,10 @@ void as_unmap_range(struct as *as, u64 va, u64 npages)
 
 /*
  * Changes the rights of every present 4 KiB mapping in the range, each
- * leaf table's worth as one lazy batch (Linux: change_pte_range), then
- * flushes: page by page for a small range, everything for a large one.
+ * leaf table's worth as one lazy batch (Linux: change_pte_range), and
+ * flushes: page by page in each batch for a small range; for a large one
+ * everything once, at the end of the last batch (after the range if the
+ * last leaf table is missing).
  */
 void as_protect_range(struct as *as, u64 va, u64 npages, u64 set, u64 clear)
 {
@@ -553,6 +565,10 @@ void as_protect_range(struct as *as, u64 va, u64 npages, u64 set, u64 clear)
 				if (live && each)
 					flush_tlb_page(va + (u64)i * PAGE_SIZE);
 				flush |= live && !each;
+			}
+			if (flush && n == npages) {
+				flush_tlb();
+				flush = false;
 			}
 			leave_lazy_mmu();
 		}
@@ -701,6 +717,7 @@ int as_cow_fault(struct as *as, u64 va)
 void as_init(u64 mem_size)
 {
 	const u64 prot = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+	pte_t *pt;
 	u64 pa;
 
 	if (mem_size > PGD_SIZE)
@@ -708,13 +725,14 @@ void as_init(u64 mem_size)
 	kernel_as = as_create();
 	if (!kernel_as)
 		panic("no memory for the kernel page tables");
-	for (pa = PAGE_SIZE; pa < PMD_SIZE; pa += PAGE_SIZE) {
-		pte_t *ep = walk(kernel_as, pa, 1, true, NULL);
-
-		if (!ep)
-			panic("no memory for the kernel page tables");
-		set_pte(ep, pa | prot);
-	}
+	/* The first 2 MiB: one leaf table, filled as one lazy batch. */
+	pt = walk(kernel_as, 0, 1, true, NULL);
+	if (!pt)
+		panic("no memory for the kernel page tables");
+	enter_lazy_mmu();
+	for (pa = PAGE_SIZE; pa < PMD_SIZE; pa += PAGE_SIZE)
+		set_pte(&pt[pt_index(pa, 1)], pa | prot);
+	leave_lazy_mmu();
 	for (pa = PMD_SIZE; pa < ALIGN_UP(mem_size, PMD_SIZE); pa += PMD_SIZE) {
 		pte_t *ep = walk(kernel_as, pa, 2, true, NULL);
 

@@ -6,11 +6,11 @@
  * follows to the letter.
  *
  * Parts: discovery and registration (pv_probe(): umbra's CPUID signature
- * and UMBRA_PV_FEATURE_MMU_OP, then a queue of UMBRA_MMU_QUEUE_PAGES_MIN
- * contiguous frames registered with UMBRA_HC_MMU_QUEUE); the queue
- * (append_op() fills the next slot, flush_queue() hands the pending ops
- * to UMBRA_HC_MMU_FLUSH and checks every one); the pv_mmu ops, each a
- * single umbra_mmu_op.
+ * and UMBRA_PV_FEATURE_MMU_OP, then a queue of UMBRA_MMU_QUEUE_PAGES_MAX
+ * contiguous frames, or _MIN if palloc has no such run, registered with
+ * UMBRA_HC_MMU_QUEUE); the queue (append_op() fills the next slot,
+ * flush_queue() hands the pending ops to UMBRA_HC_MMU_FLUSH and checks
+ * every one); the pv_mmu ops, each a single umbra_mmu_op.
  *
  * Batching: outside lazy MMU mode an op is flushed alone (n = 1), so it
  * has taken effect when the op returns, as with native.  Between
@@ -254,6 +254,7 @@ static void signature_string(char s[13], u32 b, u32 c, u32 d)
 static const char *pv_probe(void)
 {
 	static char why[80];
+	unsigned int npages;
 	char sig[13];
 	u32 a, b, c, d;
 	u64 pa;
@@ -274,16 +275,26 @@ static const char *pv_probe(void)
 	if (!(a & UMBRA_PV_FEATURE_MMU_OP))
 		return "umbra without UMBRA_PV_FEATURE_MMU_OP";
 
-	pa = palloc_alloc_contig(UMBRA_MMU_QUEUE_PAGES_MIN);
+	/*
+	 * The largest area the ABI allows: a leaf table's PTE loop with an
+	 * INVLPG per entry then fits in one flush.  The minimum if palloc
+	 * cannot find that many contiguous frames.
+	 */
+	npages = UMBRA_MMU_QUEUE_PAGES_MAX;
+	pa = palloc_alloc_contig(npages);
+	if (!pa) {
+		npages = UMBRA_MMU_QUEUE_PAGES_MIN;
+		pa = palloc_alloc_contig(npages);
+	}
 	if (!pa)
 		panic("pv_mmu: no memory for the mmu_op queue");
-	ret = umbra_hypercall2(UMBRA_HC_MMU_QUEUE, pa, UMBRA_MMU_QUEUE_PAGES_MIN);
+	ret = umbra_hypercall2(UMBRA_HC_MMU_QUEUE, pa, npages);
 	if (ret < 0)
 		panic("pv_mmu: UMBRA_HC_MMU_QUEUE(0x%llx, %u) failed: %ld",
-		      pa, UMBRA_MMU_QUEUE_PAGES_MIN, ret);
+		      pa, npages, ret);
 	queue = phys_to_virt(pa);
 	queue_gpa = pa;
-	queue_cap = UMBRA_MMU_QUEUE_PAGES_MIN * UMBRA_MMU_OPS_PER_PAGE;
+	queue_cap = npages * UMBRA_MMU_OPS_PER_PAGE;
 	return NULL;
 }
 
