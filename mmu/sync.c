@@ -16,9 +16,11 @@
  *   - umbra_mmu_guest_flush() resyncs every unsync table: the frame is
  *     write-protected again and remote TLBs flushed FIRST, so no vCPU can
  *     still be writing it, and only then is each entry compared with the
- *     guest's PTE; one that changed is dropped (the next access faults
- *     and shadows the new value).  Compare first and a store landing in
- *     between would leave a stale entry in a table marked in sync;
+ *     guest's PTE.  One that changed its rights only is updated in place
+ *     (resync_spte()); one that changed its frame, or went away, is
+ *     dropped (the next access faults and shadows the new value).
+ *     Compare first and a store landing in between would leave a stale
+ *     entry in a table marked in sync;
  *   - before a frame gets a new shadow, its unsync shadows are resynced
  *     (umbra_sp_new_shadow()), so no two shadows of a frame disagree on
  *     whether it is protected.
@@ -75,6 +77,50 @@ bool umbra_sp_try_unsync(struct umbra_vm *vm, u64 gfn)
 }
 
 /*
+ * The guest changed an entry of an unsync table: can its spte follow in
+ * place?  Yes if the entry still maps the same frame (so the same host
+ * page) and is present and accessed; then only the rights change, as the
+ * fault path would compute them (fault.c).  Updating in place, rather
+ * than dropping, is what keeps an mprotect() sweep from refaulting every
+ * page it touches afterwards.  Return: true if updated.
+ */
+static bool resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
+			unsigned int i, u64 gpte)
+{
+	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
+	unsigned int acc = sp->role.access;
+	u64 old = sp->spt[i], spte;
+
+	if (!(gpte & _PAGE_PRESENT) || !(gpte & _PAGE_ACCESSED) ||
+	    ((gpte ^ sp->gptes[i]) & frame) ||
+	    (!sp->role.nxe && (gpte & _PAGE_NX)))
+		return false;
+	if (!(gpte & _PAGE_RW))
+		acc &= ~ACC_WRITE;
+	if (!(gpte & _PAGE_USER))
+		acc &= ~ACC_USER;
+	if (sp->role.nxe && (gpte & _PAGE_NX))
+		acc &= ~ACC_EXEC;
+
+	spte = (old & (SPTE_PFN_MASK | SPTE_HOST_WRITABLE)) | SPTE_PRESENT |
+	       SPTE_ACCESSED;
+	if (acc & ACC_USER)
+		spte |= SPTE_USER;
+	if (!(acc & ACC_EXEC) && sp->role.nxe)
+		spte |= SPTE_NX;
+	if ((acc & ACC_WRITE) && (old & SPTE_HOST_WRITABLE) &&
+	    !umbra_gfn_is_shadowed(vm, umbra_sp_leaf_gfn(sp, i))) {
+		spte |= SPTE_MMU_WRITABLE;
+		if (gpte & _PAGE_DIRTY)
+			spte |= SPTE_WRITABLE | SPTE_DIRTY;
+	}
+	sp->gptes[i] = gpte;
+	WRITE_ONCE(sp->spt[i], spte);
+	spte_check(spte);
+	return true;
+}
+
+/*
  * Bring one unsync table up to date; its frame is already write-protected
  * and flushed.  Return: whether a flush is needed.
  */
@@ -98,10 +144,12 @@ static bool sync_sp(struct umbra_vm *vm, struct umbra_sp *sp)
 			r = __get_user(gpte, &gptes[i]);
 			pagefault_enable();
 		}
-		if (r || gpte != sp->gptes[i]) {
+		if (!r && gpte == sp->gptes[i])
+			continue;
+		/* Any change may take a right away: flush either way. */
+		flush = true;
+		if (r || sp->role.level != 1 || !resync_spte(vm, sp, i, gpte))
 			umbra_spte_drop(vm, &sp->spt[i]);
-			flush = true;
-		}
 	}
 	sp->unsync = false;
 	list_del_init(&sp->unsync_link);
