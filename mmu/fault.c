@@ -153,15 +153,17 @@ static int map(struct umbra_vcpu *vcpu, u64 addr, const struct umbra_walk *w,
 	}
 
 	/*
-	 * A table just write-protected may have been written through a stale
-	 * TLB entry after the walk read it: flush, then check the entries
-	 * the walk used are still what it read.
+	 * The walk read the guest's entries before mmu_lock.  A table just
+	 * write-protected may have been written through a stale TLB entry
+	 * since (flush first), and any table may have been rewritten by an
+	 * emulated or PV write on another vCPU, which dropped the shadow of
+	 * the old value before we took the lock: check the entries the walk
+	 * used are still what it read, or the shadow would keep a stale one.
 	 */
-	if (protected) {
+	if (protected)
 		umbra_mmu_flush_remote_tlbs(vm);
-		if (gpte_changed(vcpu, addr, w))
-			return 1;
-	}
+	if (gpte_changed(vcpu, addr, w))
+		return 1;
 
 	sptep = &sp->spt[level_index(addr, 1)];
 	spte = make_leaf(vcpu, w, access, pfn, host_writable,

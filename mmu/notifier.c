@@ -95,7 +95,13 @@ static void umbra_mn_invalidate_range_end(struct mmu_notifier *mn,
 /* The mm is going away: nothing of it may stay mapped. */
 static void umbra_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	umbra_mmu_zap_all(to_mmu(mn)->vm);
+	struct umbra_vm *vm = to_mmu(mn)->vm;
+	int idx;
+
+	/* The zap finds reverse maps through the memslots. */
+	idx = srcu_read_lock(&vm->srcu);
+	umbra_mmu_zap_all(vm);
+	srcu_read_unlock(&vm->srcu, idx);
 }
 
 static const struct mmu_notifier_ops umbra_mn_ops = {

@@ -20,6 +20,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/uaccess.h>
+#include <asm/processor-flags.h>
 #include "mmu.h"
 
 /* Drop the shadow entries that mirror bytes [off, off + len) of @gfn. */
@@ -193,7 +194,7 @@ static void prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
  * its update.
  *
  * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
- * Return: 0, or -EFAULT if @gpa is not writable RAM, -ENOMEM.
+ * Return: 0, or -EFAULT if @gpa is not writable RAM.
  */
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			 bool keep_ad, bool *flush)
@@ -205,10 +206,16 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 	struct hlist_node *tmp;
 	struct prefill pf;
 	struct umbra_sp *sp;
+	bool prefill;
 	u64 old;
 
 	if (!ptr)
 		return -EFAULT;
+	/*
+	 * Fill the cache before anything is written: if that fails, the op
+	 * still happens in full, only without the prefill.
+	 */
+	prefill = !umbra_mmu_topup(vcpu);
 	if (keep_ad) {
 		if (get_user(old, ptr))
 			return -EFAULT;
@@ -229,9 +236,10 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 		return -EFAULT;
 	}
 
-	if (umbra_mmu_topup(vcpu))
-		return -ENOMEM;
-	prefill_lookup(vcpu, val, &pf);
+	if (prefill)
+		prefill_lookup(vcpu, val, &pf);
+	else
+		pf.page = NULL;
 	spin_lock(&mmu->lock);
 	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT) {
 		if (spte_present(sp->spt[idx])) {
@@ -262,8 +270,8 @@ static bool gfn_is_live_root(struct umbra_vcpu *self, u64 gfn, u64 self_cr3)
 		struct umbra_vcpu *v = READ_ONCE(vm->vcpus[i]);
 		u64 cr3;
 
-		if (!v)
-			continue;
+		if (!v || !(READ_ONCE(v->mmu->paging.cr0) & X86_CR0_PG))
+			continue;		/* no CR3 in use */
 		cr3 = v == self ? self_cr3 : READ_ONCE(v->mmu->paging.cr3);
 		if ((cr3 & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT == gfn)
 			return true;
@@ -295,8 +303,8 @@ int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
 	u64 gfn = gpa >> PAGE_SHIFT;
 
-	if (!umbra_mmu_gfn_to_slot(vm, gfn))
-		return -EFAULT;
+	if (!ram_hva(vm, gpa))
+		return -EFAULT;		/* not RAM, or read-only RAM (pv.h) */
 	if (gfn_is_live_root(vcpu, gfn, cr3))
 		return -EBUSY;
 	spin_lock(&mmu->lock);

@@ -34,7 +34,10 @@
  *       after it are untouched;
  *     - returns how many ops it processed, refused one included, or a
  *       negative UMBRA_PV_E* if the call itself is wrong (no queue, n
- *       beyond the area), in which case no op was looked at.
+ *       beyond the area, the area no longer RAM), in which case no op
+ *       was looked at.
+ *   UMBRA_MMU_CR3_NOFLUSH is a hint: umbra may flush anyway (it does
+ *   today: a new shadow root needs a new ASID).
  *   Ordering: the ops of one flush take effect in queue order, and all of
  *   them, TLB flushes included, before the hypercall returns.  Within one
  *   batch the TLB flushes the ops ask for are merged into the fewest real
