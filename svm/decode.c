@@ -244,3 +244,26 @@ unsigned int umbra_svm_insn_opsize(const struct svm_insn *insn)
 		return 8;
 	return insn->opsize16 ? 2 : 4;
 }
+
+/**
+ * umbra_svm_decode_or_inject - decode at RIP; a faulting fetch is the guest's
+ * @svm: the vCPU
+ * @insn: filled in
+ *
+ * When fetching the instruction faults in the guest's own tables, the #PF
+ * is queued for the guest (it would have faulted the same way).
+ *
+ * Return: 0 (decoded), SVM_DECODE_INJECTED (a #PF is queued: resume the
+ * guest), or -errno as umbra_svm_decode().
+ */
+int umbra_svm_decode_or_inject(struct umbra_svm_vcpu *svm, struct svm_insn *insn)
+{
+	struct umbra_pf pf;
+	int r = umbra_svm_decode(svm, insn, &pf);
+
+	if (r == -EFAULT) {
+		umbra_svm_queue_pf(svm, pf.fault_addr, pf.fault_error);
+		return SVM_DECODE_INJECTED;
+	}
+	return r;
+}

@@ -48,6 +48,9 @@ struct umbra_pf;
 
 int umbra_svm_decode(struct umbra_svm_vcpu *svm, struct svm_insn *insn,
 	       struct umbra_pf *pf);
+
+#define SVM_DECODE_INJECTED	1	/* the fetch faulted: a #PF is queued */
+int umbra_svm_decode_or_inject(struct umbra_svm_vcpu *svm, struct svm_insn *insn);
 unsigned int umbra_svm_insn_opsize(const struct svm_insn *insn);
 
 #endif /* _UMBRA_SVM_DECODE_H */

@@ -138,25 +138,22 @@ static void requeue_interrupted_event(struct umbra_svm_vcpu *svm)
 	};
 }
 
+/*
+ * Decode at RIP for an exit that needs the instruction.  Return: 0, 1 if
+ * a #PF was queued instead (resume), -1 after an internal error (the
+ * instruction is not one umbra decodes).
+ */
 static int decode_or_fail(struct umbra_svm_vcpu *svm, struct svm_insn *insn,
 			  const char *what)
 {
-	struct umbra_pf pf;
-	int r = umbra_svm_decode(svm, insn, &pf);
+	int r = umbra_svm_decode_or_inject(svm, insn);
+	char why[96];
 
-	if (r == -EFAULT) {
-		umbra_svm_queue_pf(svm, pf.fault_addr, pf.fault_error);
-		return 1;
-	}
-	if (r) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "%s: cannot decode %*phN", what,
-			 8, insn->bytes);
-		umbra_svm_internal_error(svm, why);
-		return -1;
-	}
-	return 0;
+	if (r >= 0)
+		return r;
+	snprintf(why, sizeof(why), "%s: cannot decode %*phN", what, 8, insn->bytes);
+	umbra_svm_internal_error(svm, why);
+	return -1;
 }
 
 /* MOV to CR0: the checks MOV CR0 makes on hardware, #GP otherwise. */
@@ -291,16 +288,13 @@ static int emulate_pt_write(struct umbra_svm_vcpu *svm, u64 gpa)
 {
 	u64 rip = svm->vmcb->save.rip, exits = svm->vcpu->stats.exits;
 	struct svm_insn insn;
-	struct umbra_pf pf;
 	unsigned int size;
 	u64 val;
 	int r;
 
-	r = umbra_svm_decode(svm, &insn, &pf);
-	if (r == -EFAULT) {
-		umbra_svm_queue_pf(svm, pf.fault_addr, pf.fault_error);
+	r = umbra_svm_decode_or_inject(svm, &insn);
+	if (r == SVM_DECODE_INJECTED)
 		return SVM_RESUME;
-	}
 	if (r || !pte_shaped(&insn)) {
 		if (svm->unprotect_rip == rip &&
 		    svm->unprotect_gfn == gpa >> PAGE_SHIFT &&

@@ -50,6 +50,21 @@ static bool str_done(struct umbra_svm_vcpu *svm, struct svm_pio *pio)
 	return !pio->rep || svm_gpr(svm, UMBRA_RCX) == 0;
 }
 
+/*
+ * A string operand could not be read or written: a guest #PF is the
+ * guest's (inject it); memory that is not RAM is not something INS/OUTS
+ * to MMIO umbra emulates (an internal error).
+ */
+static int string_fault(struct umbra_svm_vcpu *svm, int r,
+			const struct umbra_pf *pf)
+{
+	if (r == -EFAULT) {
+		umbra_svm_queue_pf(svm, pf->fault_addr, pf->fault_error);
+		return SVM_RESUME;
+	}
+	return umbra_svm_internal_error(svm, "string I/O operand is not RAM");
+}
+
 static int pio_exit(struct umbra_svm_vcpu *svm)
 {
 	struct kvm_run *run = svm->vcpu->run;
@@ -116,12 +131,14 @@ int umbra_svm_handle_ioio(struct umbra_svm_vcpu *svm)
 	if (svm->vmcb->save.rflags & X86_EFLAGS_DF)
 		pio->count = 1;
 
-	if (!pio->in &&
-	    umbra_mmu_read_guest_virt(svm->vcpu, addr, svm->vcpu->pio_data,
-				      pio->size * pio->count,
-				      svm_user_access(svm), &pf)) {
-		umbra_svm_queue_pf(svm, pf.fault_addr, pf.fault_error);
-		return SVM_RESUME;
+	if (!pio->in) {
+		int r = umbra_mmu_read_guest_virt(svm->vcpu, addr,
+						  svm->vcpu->pio_data,
+						  pio->size * pio->count,
+						  svm_user_access(svm), &pf);
+
+		if (r)
+			return string_fault(svm, r, &pf);
 	}
 	return pio_exit(svm);
 }
@@ -149,13 +166,14 @@ static int complete_pio(struct umbra_svm_vcpu *svm)
 		return SVM_RESUME;
 	}
 
-	if (pio->in &&
-	    umbra_mmu_write_guest_virt(svm->vcpu, str_addr(svm, true),
-				       svm->vcpu->pio_data,
-				       pio->size * pio->count,
-				       svm_user_access(svm), &pf)) {
-		umbra_svm_queue_pf(svm, pf.fault_addr, pf.fault_error);
-		return SVM_RESUME;
+	if (pio->in) {
+		int r = umbra_mmu_write_guest_virt(svm->vcpu, str_addr(svm, true),
+						   svm->vcpu->pio_data,
+						   pio->size * pio->count,
+						   svm_user_access(svm), &pf);
+
+		if (r)
+			return string_fault(svm, r, &pf);
 	}
 	str_advance(svm, pio);
 	if (str_done(svm, pio))
@@ -178,15 +196,12 @@ int umbra_svm_handle_mmio(struct umbra_svm_vcpu *svm, u64 gpa)
 	struct kvm_run *run = svm->vcpu->run;
 	struct svm_mmio *m = &svm->mmio;
 	struct svm_insn insn;
-	struct umbra_pf pf;
 	u64 val;
 	int r;
 
-	r = umbra_svm_decode(svm, &insn, &pf);
-	if (r == -EFAULT) {
-		umbra_svm_queue_pf(svm, pf.fault_addr, pf.fault_error);
+	r = umbra_svm_decode_or_inject(svm, &insn);
+	if (r == SVM_DECODE_INJECTED)
 		return SVM_RESUME;
-	}
 	if (r || !insn.has_mem)
 		return umbra_svm_internal_error(svm, "MMIO by an instruction umbra does not emulate");
 
