@@ -68,8 +68,9 @@ static void svm_inject_event(struct umbra_svm_vcpu *svm)
 }
 
 /*
- * One trip into the guest.  Return: 0 after a #VMEXIT, or 1 to go round
- * the loop again without entering (a request arrived, see step 5).
+ * One trip into the guest.  Return: 0 after a #VMEXIT, 1 to go round the
+ * loop again without entering (a request arrived, see step 5), or -EIO if
+ * umbra does not own AMD-V on this CPU (VMRUN would #UD in the host).
  */
 static int svm_enter_guest(struct umbra_svm_vcpu *svm, u64 root)
 {
@@ -83,6 +84,14 @@ static int svm_enter_guest(struct umbra_svm_vcpu *svm, u64 root)
 	local_irq_disable();
 	cpu = smp_processor_id();
 	sc = this_cpu_ptr(&umbra_svm_cpu);
+	/* hw.c keeps every online CPU enabled while a VM exists; trust, but check. */
+	if (unlikely(!sc->on)) {
+		local_irq_enable();
+		preempt_enable();
+		pr_err_ratelimited("cpu %d: AMD-V not enabled by umbra, cannot run vcpu %u\n",
+				   cpu, vcpu->id);
+		return -EIO;
+	}
 
 	WRITE_ONCE(vcpu->cpu, cpu);
 	/*
@@ -186,7 +195,10 @@ int umbra_svm_vcpu_run(struct umbra_vcpu *vcpu)
 		}
 		if (r < 0)
 			break;
-		if (svm_enter_guest(svm, root))
+		r = svm_enter_guest(svm, root);
+		if (r < 0)
+			break;
+		if (r)
 			continue;
 
 		r = umbra_svm_handle_exit(svm);
