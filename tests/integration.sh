@@ -13,7 +13,8 @@
 #   5. rmmod refuses while an fd is open, works after; insmod/rmmod x100
 #   6. umbra-run's own tests on both devices (vmm/tests/run.sh)
 #   7. the guest's correctness suite on umbra (native and PV pv_mmu
-#      backends) and on kvm_amd npt=0
+#      backends, and with a 64-page shadow pool so reclaim runs all the
+#      time) and on kvm_amd npt=0
 #
 # Prints "ok - NAME" / "not ok - NAME: why" per check and ends with
 # "integration: N passed, M failed".  Exit status 0 iff M is 0.
@@ -148,6 +149,13 @@ guest_suite /dev/umbra native
 guest_suite /dev/umbra pv
 check guest_pv_backend_used grep -q "pv_mmu pv: hypercalls=" /tmp/guest.log
 check rmmod_umbra_after_guest rmmod umbra
+
+# The same suite with a tiny shadow-page pool: reclaim runs all the time.
+check insmod_umbra_tiny_pool insmod ./umbra.ko max_shadow_pages=64
+guest_suite /dev/umbra native
+zapped=$(sed -n 's/^ *shadow_pages_zapped *\([0-9]*\).*/\1/p' /tmp/guest.log)
+if [ "${zapped:-0}" -gt 500 ]; then ok tiny_pool_reclaims; else notok tiny_pool_reclaims "zapped ${zapped:-none}"; fi
+check rmmod_umbra_after_tiny_pool rmmod umbra
 check kvm_amd_npt0_for_guest kvm-load npt=0
 kvm_hold_start
 guest_suite /dev/kvm native
