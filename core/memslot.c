@@ -291,20 +291,25 @@ int umbra_vm_set_memory_region(struct umbra_vm *vm,
 		if (!chg.slot.rmap)
 			goto out;
 	}
-	if (chg.kind == UMBRA_MR_DELETE || chg.kind == UMBRA_MR_MOVE) {
-		r = invalidate_slot(vm, chg.slot.id);
-		if (r)
-			goto out;
-		old = rcu_dereference_protected(vm->memslots,
-						lockdep_is_held(&vm->lock));
-	}
-
+	/*
+	 * Build the final set first: it does not depend on the intermediate
+	 * one (which differs only in the slot being replaced or removed), and
+	 * nothing may fail once the slot is published invalid, or faults on it
+	 * would retry forever.
+	 */
 	new = umbra_memslots_apply(old, &chg);
 	if (!new) {
 		if (chg.kind == UMBRA_MR_CREATE)
 			kvfree(chg.slot.rmap);
 		r = -ENOMEM;
 		goto out;
+	}
+	if (chg.kind == UMBRA_MR_DELETE || chg.kind == UMBRA_MR_MOVE) {
+		r = invalidate_slot(vm, chg.slot.id);
+		if (r) {
+			kvfree(new);
+			goto out;
+		}
 	}
 	publish(vm, new);
 	mutex_unlock(&vm->lock);
