@@ -5,8 +5,12 @@
 # (native and PV pv_mmu backends), kvm_amd npt=0 and kvm_amd npt=1 in ONE
 # test-host boot (tests/bench.sh) and print, per workload, VM exits and
 # #PF exits per operation, guest cycles per operation and wall time, with
-# umbra's ratios to KVM's shadow MMU.  Timings under QEMU's software emulation are noisy and slow in
-# absolute terms: read the ratios, and the exit counts, which are exact.
+# umbra's ratios to KVM's shadow MMU.  Timings under QEMU's software
+# emulation are noisy and slow in absolute terms: read the ratios, and the
+# exit counts, which are exact.  The KVM runs have one host CPU online
+# (kvm-load takes the others offline for the kvm_amd session, see
+# scripts/testhost.d/kvm-load); the guests have one vCPU, so only wall time
+# can notice.
 #
 # The table is also saved to build/logs/bench.txt.
 set -euo pipefail
