@@ -84,15 +84,9 @@ void umbra_regs_reset(struct umbra_vcpu *vcpu)
 	vcpu->sregs_dirty = true;
 }
 
-/* Bits of a guest-physical address beyond the guest's MAXPHYADDR. */
-static u64 gpa_reserved(u8 maxphyaddr)
-{
-	return maxphyaddr >= 64 ? 0 : GENMASK_ULL(63, maxphyaddr);
-}
-
 static const char *apic_base_invalid(u64 base, const struct umbra_guest_caps *caps)
 {
-	u64 reserved = gpa_reserved(caps->maxphyaddr) | 0x2ff;
+	u64 reserved = umbra_gpa_reserved(caps) | 0x2ff;
 
 	if (!caps->x2apic)
 		reserved |= X2APIC_ENABLE;
@@ -121,7 +115,7 @@ const char *umbra_sregs_invalid(const struct kvm_sregs *s,
 			return "EFER.LME and CR0.PG without CR4.PAE";
 		if (!(s->efer & EFER_LMA))
 			return "EFER.LME and CR0.PG without EFER.LMA";
-		if (s->cr3 & gpa_reserved(caps->maxphyaddr))
+		if (s->cr3 & umbra_gpa_reserved(caps))
 			return "CR3 beyond the guest's MAXPHYADDR";
 	} else {
 		if (s->efer & EFER_LMA)

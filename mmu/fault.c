@@ -51,16 +51,13 @@ static bool gpte_changed(struct umbra_vcpu *vcpu, u64 addr,
 	int level;
 
 	for (level = UMBRA_ROOT_LEVEL; level >= w->level; level--) {
-		struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vcpu->vm,
-							    w->table_gfn[level]);
-		u64 __user *ptr;
+		u64 __user *ptr = umbra_mmu_gpte_ptr(vcpu->vm, w->table_gfn[level],
+						     addr, level);
 		u64 pte;
 		int r;
 
-		if (!slot)
+		if (!ptr)
 			return true;
-		ptr = (u64 __user *)(umbra_mmu_gfn_to_hva(slot, w->table_gfn[level]) +
-				     level_index(addr, level) * sizeof(u64));
 		pagefault_disable();
 		r = __get_user(pte, ptr);
 		pagefault_enable();
@@ -97,25 +94,13 @@ static u64 make_leaf(struct umbra_vcpu *vcpu, const struct umbra_walk *w,
 {
 	const struct umbra_paging *p = &vcpu->mmu->paging;
 	unsigned int acc = w->access;
-	u64 spte = (pfn << PAGE_SHIFT) | SPTE_PRESENT | SPTE_ACCESSED;
 	bool write = access & PFERR_WRITE;
 
 	if (!(p->cr0 & X86_CR0_WP) && !(access & PFERR_USER) && write &&
 	    !(acc & ACC_WRITE))
 		acc = (acc | ACC_WRITE) & ~ACC_USER;
-
-	if (acc & ACC_USER)
-		spte |= SPTE_USER;
-	if (!(acc & ACC_EXEC) && (p->efer & EFER_NX))
-		spte |= SPTE_NX;
-	if (host_writable)
-		spte |= SPTE_HOST_WRITABLE;
-	if ((acc & ACC_WRITE) && host_writable && !shadowed) {
-		spte |= SPTE_MMU_WRITABLE;
-		if (write || (w->gpte[w->level] & _PAGE_DIRTY))
-			spte |= SPTE_WRITABLE | SPTE_DIRTY;
-	}
-	return spte;
+	return leaf_spte(pfn, acc, p->efer & EFER_NX, host_writable, shadowed,
+			 write || (w->gpte[w->level] & _PAGE_DIRTY));
 }
 
 /*

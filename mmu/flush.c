@@ -88,6 +88,9 @@ void umbra_sp_free_list(struct list_head *zapped)
  * @flush: some spte lost a right
  * @zapped: zapped pages; freeing them needs the flush too
  *
+ * Also the end of a batch of MMU changes made from outside mmu/ (the PV
+ * mmu_op queue): one flush for the lot.
+ *
  * Context: without mmu_lock (freeing may take a while).
  */
 void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush, struct list_head *zapped)
@@ -97,16 +100,3 @@ void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush, struct list_head 
 	umbra_sp_free_list(zapped);
 }
 
-/**
- * umbra_mmu_flush_and_free_zapped - the end of a batch of MMU changes
- * @vm: the VM
- * @flush: some spte lost a right during the batch
- * @zapped: shadow pages zapped during the batch
- *
- * For callers outside mmu/ (the PV mmu_op queue): one flush for the lot.
- */
-void umbra_mmu_flush_and_free_zapped(struct umbra_vm *vm, bool flush,
-				     struct list_head *zapped)
-{
-	umbra_mmu_flush_and_free(vm, flush, zapped);
-}

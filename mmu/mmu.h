@@ -44,6 +44,46 @@
 #define ACC_USER	BIT(2)
 #define ACC_ALL		(ACC_EXEC | ACC_WRITE | ACC_USER)
 
+/* The rights one guest entry grants by itself (NX counts only with NXE). */
+static inline unsigned int gpte_access(u64 gpte, bool nxe)
+{
+	unsigned int acc = 0;
+
+	if (gpte & _PAGE_RW)
+		acc |= ACC_WRITE;
+	if (gpte & _PAGE_USER)
+		acc |= ACC_USER;
+	if (!nxe || !(gpte & _PAGE_NX))
+		acc |= ACC_EXEC;
+	return acc;
+}
+
+/*
+ * The leaf spte for host frame @pfn under guest rights @acc: the one place
+ * that applies spte.h's rules.  W only with MMU-writable, MMU-writable only
+ * with host-writable and for a frame that is not a shadowed table, and W
+ * only once the guest's D bit is (or is being) set, so that a clean page
+ * faults on its first write and the walker can set D.
+ */
+static inline u64 leaf_spte(u64 pfn, unsigned int acc, bool nxe,
+			    bool host_writable, bool shadowed, bool dirty)
+{
+	u64 spte = (pfn << PAGE_SHIFT) | SPTE_PRESENT | SPTE_ACCESSED;
+
+	if (acc & ACC_USER)
+		spte |= SPTE_USER;
+	if (!(acc & ACC_EXEC) && nxe)
+		spte |= SPTE_NX;
+	if (host_writable)
+		spte |= SPTE_HOST_WRITABLE;
+	if ((acc & ACC_WRITE) && host_writable && !shadowed) {
+		spte |= SPTE_MMU_WRITABLE;
+		if (dirty)
+			spte |= SPTE_WRITABLE | SPTE_DIRTY;
+	}
+	return spte;
+}
+
 /**
  * union umbra_sp_role - what, besides the gfn, makes two shadow pages differ
  * @level:	1 (maps 4 KiB pages) .. 4
@@ -231,6 +271,9 @@ struct umbra_walk {
 int umbra_mmu_walk(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 	     struct umbra_walk *w);
 u64 umbra_mmu_rsvd_bits(const struct umbra_vcpu *vcpu, int level, u64 pte);
+u64 __user *umbra_mmu_gpte_ptr(struct umbra_vm *vm, u64 table_gfn, u64 addr,
+			       int level);
+u64 umbra_mmu_cr3_gfn(const struct umbra_vcpu *vcpu, u64 cr3);
 
 /* rmap.c: gfn -> sptes, and shadow-page parent lists (same structure) */
 int umbra_rmap_add(struct umbra_vcpu *vcpu, unsigned long *head, u64 *sptep);
@@ -259,8 +302,6 @@ bool umbra_sp_new_shadow(struct umbra_vm *vm, u64 gfn);
 u64 umbra_sp_leaf_gfn(struct umbra_sp *sp, unsigned int idx);
 
 /* flush.c: the TLB flush rule */
-void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush,
-			struct list_head *zapped);
 void umbra_sp_free_list(struct list_head *zapped);
 
 /* notifier.c: host invalidations */

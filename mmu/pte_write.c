@@ -141,7 +141,6 @@ static void prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
-	unsigned int acc = sp->role.access;
 	unsigned long *head;
 	u64 spte;
 
@@ -151,26 +150,10 @@ static void prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 	head = umbra_gfn_rmap(vm, pf->gfn);
 	if (!head)
 		return;
-	if (!(val & _PAGE_RW))
-		acc &= ~ACC_WRITE;
-	if (!(val & _PAGE_USER))
-		acc &= ~ACC_USER;
-	if (sp->role.nxe && (val & _PAGE_NX))
-		acc &= ~ACC_EXEC;
-
-	spte = (page_to_pfn(pf->page) << PAGE_SHIFT) | SPTE_PRESENT | SPTE_ACCESSED;
-	if (acc & ACC_USER)
-		spte |= SPTE_USER;
-	if (!(acc & ACC_EXEC) && sp->role.nxe)
-		spte |= SPTE_NX;
-	if (pf->host_writable)
-		spte |= SPTE_HOST_WRITABLE;
-	if ((acc & ACC_WRITE) && pf->host_writable &&
-	    !umbra_gfn_is_shadowed(vm, pf->gfn)) {
-		spte |= SPTE_MMU_WRITABLE;
-		if (val & _PAGE_DIRTY)
-			spte |= SPTE_WRITABLE | SPTE_DIRTY;
-	}
+	spte = leaf_spte(page_to_pfn(pf->page),
+			 sp->role.access & gpte_access(val, sp->role.nxe),
+			 sp->role.nxe, pf->host_writable,
+			 umbra_gfn_is_shadowed(vm, pf->gfn), val & _PAGE_DIRTY);
 	if (umbra_rmap_add(vcpu, head, &sp->spt[idx]))
 		return;
 	sp->gptes[idx] = val;

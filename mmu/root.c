@@ -57,7 +57,8 @@ static union umbra_sp_role root_role(const struct umbra_paging *p)
 	return role;
 }
 
-static u64 cr3_gfn(const struct umbra_vcpu *vcpu, u64 cr3)
+/* The guest table CR3 points to (the address bits the guest's width has). */
+u64 umbra_mmu_cr3_gfn(const struct umbra_vcpu *vcpu, u64 cr3)
 {
 	return (cr3 & GENMASK_ULL(vcpu->caps.maxphyaddr - 1, PAGE_SHIFT)) >> PAGE_SHIFT;
 }
@@ -147,7 +148,7 @@ int umbra_mmu_load(struct umbra_vcpu *vcpu, u64 *root_hpa)
 		return r;
 
 	role = root_role(p);
-	gfn = cr3_gfn(vcpu, p->cr3);
+	gfn = umbra_mmu_cr3_gfn(vcpu, p->cr3);
 	idx = srcu_read_lock(&vm->srcu);
 	if (!umbra_mmu_gfn_to_slot(vm, gfn)) {
 		r = -EFAULT;

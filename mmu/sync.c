@@ -88,32 +88,17 @@ static bool resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
 			unsigned int i, u64 gpte)
 {
 	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
-	unsigned int acc = sp->role.access;
 	u64 old = sp->spt[i], spte;
 
 	if (!(gpte & _PAGE_PRESENT) || !(gpte & _PAGE_ACCESSED) ||
 	    ((gpte ^ sp->gptes[i]) & frame) ||
 	    (!sp->role.nxe && (gpte & _PAGE_NX)))
 		return false;
-	if (!(gpte & _PAGE_RW))
-		acc &= ~ACC_WRITE;
-	if (!(gpte & _PAGE_USER))
-		acc &= ~ACC_USER;
-	if (sp->role.nxe && (gpte & _PAGE_NX))
-		acc &= ~ACC_EXEC;
-
-	spte = (old & (SPTE_PFN_MASK | SPTE_HOST_WRITABLE)) | SPTE_PRESENT |
-	       SPTE_ACCESSED;
-	if (acc & ACC_USER)
-		spte |= SPTE_USER;
-	if (!(acc & ACC_EXEC) && sp->role.nxe)
-		spte |= SPTE_NX;
-	if ((acc & ACC_WRITE) && (old & SPTE_HOST_WRITABLE) &&
-	    !umbra_gfn_is_shadowed(vm, umbra_sp_leaf_gfn(sp, i))) {
-		spte |= SPTE_MMU_WRITABLE;
-		if (gpte & _PAGE_DIRTY)
-			spte |= SPTE_WRITABLE | SPTE_DIRTY;
-	}
+	spte = leaf_spte(spte_pfn(old),
+			 sp->role.access & gpte_access(gpte, sp->role.nxe),
+			 sp->role.nxe, old & SPTE_HOST_WRITABLE,
+			 umbra_gfn_is_shadowed(vm, umbra_sp_leaf_gfn(sp, i)),
+			 gpte & _PAGE_DIRTY);
 	sp->gptes[i] = gpte;
 	WRITE_ONCE(sp->spt[i], spte);
 	spte_check(spte);

@@ -25,8 +25,6 @@
 #include "mmu.h"
 
 #define PTE_P		_PAGE_PRESENT
-#define PTE_W		_PAGE_RW
-#define PTE_U		_PAGE_USER
 #define PTE_A		_PAGE_ACCESSED
 #define PTE_D		_PAGE_DIRTY
 #define PTE_PS		_PAGE_PSE
@@ -61,19 +59,6 @@ u64 umbra_mmu_rsvd_bits(const struct umbra_vcpu *vcpu, int level, u64 pte)
 	return rsvd;
 }
 
-static unsigned int pte_access(const struct umbra_paging *p, u64 pte)
-{
-	unsigned int acc = 0;
-
-	if (pte & PTE_W)
-		acc |= ACC_WRITE;
-	if (pte & PTE_U)
-		acc |= ACC_USER;
-	if (!(p->efer & EFER_NX) || !(pte & PTE_NX))
-		acc |= ACC_EXEC;
-	return acc;
-}
-
 /* Would the CPU refuse @access (PFERR_* bits) with these rights? */
 static bool access_denied(const struct umbra_paging *p, unsigned int acc,
 			  u32 access)
@@ -94,8 +79,18 @@ static bool access_denied(const struct umbra_paging *p, unsigned int acc,
 	return false;
 }
 
-static u64 __user *gpte_ptr(struct umbra_vm *vm, u64 table_gfn, u64 addr,
-			    int level)
+/**
+ * umbra_mmu_gpte_ptr - where the VMM maps @addr's entry in a guest table
+ * @vm: the VM
+ * @table_gfn: the guest table
+ * @addr: the guest-virtual address being translated
+ * @level: the table's level
+ *
+ * Context: inside umbra_vm.srcu.
+ * Return: the user pointer, or NULL if the table is not (usable) RAM.
+ */
+u64 __user *umbra_mmu_gpte_ptr(struct umbra_vm *vm, u64 table_gfn, u64 addr,
+			       int level)
 {
 	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, table_gfn);
 
@@ -137,7 +132,7 @@ static int walk_set_ad(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 			bits |= PTE_D;
 		if (!bits)
 			continue;
-		ptr = gpte_ptr(vcpu->vm, w->table_gfn[level], addr, level);
+		ptr = umbra_mmu_gpte_ptr(vcpu->vm, w->table_gfn[level], addr, level);
 		if (!ptr)
 			return -EFAULT;
 		r = gpte_set_bits(ptr, pte, bits);
@@ -157,8 +152,7 @@ static int walk_once(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 	u64 __user *ptr;
 	int level;
 
-	table_gfn = (p->cr3 & GENMASK_ULL(vcpu->caps.maxphyaddr - 1, PAGE_SHIFT))
-		    >> PAGE_SHIFT;
+	table_gfn = umbra_mmu_cr3_gfn(vcpu, p->cr3);
 	/* I/D is reported only where fetches can fault (SDM vol. 3, 4.7). */
 	w->fault_error = access & (PFERR_WRITE | PFERR_USER);
 	if ((access & PFERR_FETCH) &&
@@ -168,7 +162,7 @@ static int walk_once(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 	for (level = UMBRA_ROOT_LEVEL; level >= 1; level--) {
 		w->table_gfn[level] = table_gfn;
 		w->pt_access[level] = acc;
-		ptr = gpte_ptr(vcpu->vm, table_gfn, addr, level);
+		ptr = umbra_mmu_gpte_ptr(vcpu->vm, table_gfn, addr, level);
 		if (!ptr || get_user(pte, ptr))
 			return -EFAULT;		/* a table outside RAM */
 		w->gpte[level] = pte;
@@ -179,7 +173,7 @@ static int walk_once(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 			w->fault_error |= PFERR_RSVD | PFERR_PRESENT;
 			return 1;
 		}
-		acc &= pte_access(p, pte);
+		acc &= gpte_access(pte, p->efer & EFER_NX);
 		if (level == 1 || (level <= 3 && (pte & PTE_PS)))
 			break;
 		table_gfn = (pte & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT;

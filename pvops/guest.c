@@ -2,9 +2,8 @@
 /*
  * guest.c - checks of guest-supplied addresses and values for the PV ops
  *
- * Every address a PV call names is the guest's word only: these helpers
- * decide, once, whether it is RAM the guest may have umbra write, and
- * whether a register value is one the architecture allows.
+ * Every address a PV call names is the guest's word only: this decides,
+ * once, whether it is RAM the guest may have umbra write.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,10 +40,3 @@ const struct umbra_memslot *umbra_pv_ram_slot(struct umbra_vm *vm, u64 gfn,
 	return NULL;
 }
 
-/* CR3 bits beyond the guest's physical address width. */
-u64 umbra_pv_cr3_reserved(const struct umbra_vcpu *vcpu)
-{
-	u8 maxpa = vcpu->caps.maxphyaddr;
-
-	return maxpa >= 64 ? 0 : GENMASK_ULL(63, maxpa);
-}

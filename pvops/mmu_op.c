@@ -101,7 +101,7 @@ static u32 apply(struct umbra_vcpu *vcpu, const struct umbra_mmu_op *op,
 		fx->flush_tlb = true;
 		return UMBRA_MMU_OK;
 	case UMBRA_MMU_OP_LOAD_CR3:
-		if (op->val & umbra_pv_cr3_reserved(vcpu))
+		if (op->val & umbra_gpa_reserved(&vcpu->caps))
 			return UMBRA_MMU_EVALUE;
 		fx->load_cr3 = true;
 		fx->cr3 = op->val;
@@ -169,7 +169,7 @@ long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 		if (op.status != UMBRA_MMU_OK)
 			break;
 	}
-	umbra_mmu_flush_and_free_zapped(vcpu->vm, flush, &zapped);
+	umbra_mmu_flush_and_free(vcpu->vm, flush, &zapped);
 out:
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	return done;

@@ -174,7 +174,6 @@ static bool cr0_valid(struct umbra_svm_vcpu *svm, u64 cr0)
 static int write_cr(struct umbra_svm_vcpu *svm, unsigned int cr, u64 val)
 {
 	struct umbra_vcpu *vcpu = svm->vcpu;
-	u64 rsvd_cr3;
 
 	switch (cr) {
 	case 0:
@@ -183,9 +182,7 @@ static int write_cr(struct umbra_svm_vcpu *svm, unsigned int cr, u64 val)
 		umbra_svm_set_cr0(svm, val);
 		return 0;
 	case 3:
-		rsvd_cr3 = vcpu->caps.maxphyaddr >= 64 ? 0 :
-			   GENMASK_ULL(63, vcpu->caps.maxphyaddr);
-		if ((svm->efer & EFER_LMA) && (val & rsvd_cr3))
+		if ((svm->efer & EFER_LMA) && (val & umbra_gpa_reserved(&vcpu->caps)))
 			return -EINVAL;
 		svm->cr3 = val;
 		vcpu->stats.cr3_loads++;

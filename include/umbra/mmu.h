@@ -94,8 +94,8 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			 bool keep_ad, bool *flush);
 int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 			 struct list_head *zapped);
-void umbra_mmu_flush_and_free_zapped(struct umbra_vm *vm, bool flush,
-				     struct list_head *zapped);
+void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush,
+			      struct list_head *zapped);
 void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva);
 
 /* mmu/sync.c: unsync leaf tables */

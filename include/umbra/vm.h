@@ -19,6 +19,7 @@
 #ifndef _UMBRA_VM_H
 #define _UMBRA_VM_H
 
+#include <linux/bits.h>
 #include <linux/cpumask.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
@@ -93,6 +94,12 @@ struct umbra_guest_caps {
 	bool x2apic;
 	bool gbpages;
 };
+
+/* Bits of a guest-physical address (CR3, APIC_BASE) beyond MAXPHYADDR. */
+static inline u64 umbra_gpa_reserved(const struct umbra_guest_caps *caps)
+{
+	return caps->maxphyaddr >= 64 ? 0 : GENMASK_ULL(63, caps->maxphyaddr);
+}
 
 struct umbra_vm;
 struct umbra_mmu_vcpu;
