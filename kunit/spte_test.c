@@ -8,19 +8,23 @@
  * spte_pfn(), spte_present() and spte_writable() read only their own
  * bits; spte_check() stays silent on good sptes (it is never fed a bad
  * one: its WARN would fail the test host's run); and the static layout
- * facts: the software bits sit where the hardware ignores them, outside
- * the frame, NX and the low 12 bits, and upper-level sptes allow all --
+ * facts: the software bits sit where the hardware ignores them in both
+ * 4-level and PAE entries (11:9), outside the frame, NX and every
+ * hardware bit, and upper-level sptes allow all --
  * which also means the writability chain is a rule for leaf sptes only.
  */
 #include <kunit/test.h>
 #include "../mmu/mmu.h"
 
-/* Bits 58:52 are ignored by the hardware in every level (no PKE). */
-#define SPTE_HW_IGNORED_HIGH	GENMASK_ULL(58, 52)
+/*
+ * Bits 11:9 are ignored by the hardware at every level of 4-level and of
+ * PAE paging (the shadow of a guest with paging off is PAE, root.c).
+ */
+#define SPTE_HW_IGNORED		GENMASK_ULL(11, 9)
 #define SPTE_SOFTWARE_BITS	(SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE)
 
-static_assert(!(SPTE_SOFTWARE_BITS & ~SPTE_HW_IGNORED_HIGH));
-static_assert(!(SPTE_SOFTWARE_BITS & (SPTE_PFN_MASK | SPTE_NX | 0xfff)));
+static_assert(!(SPTE_SOFTWARE_BITS & ~SPTE_HW_IGNORED));
+static_assert(!(SPTE_SOFTWARE_BITS & (SPTE_PFN_MASK | SPTE_NX | 0x1ff)));
 static_assert(GENMASK_ULL(51, PAGE_SHIFT) == SPTE_PFN_MASK);
 static_assert(!(SPTE_NONLEAF & (SPTE_NX | SPTE_SOFTWARE_BITS | SPTE_PFN_MASK)));
 
@@ -106,11 +110,15 @@ static void umbra_spte_writable_w_bit_only(struct kunit *test)
 /* The static_asserts above, again where a reader of the results sees them. */
 static void umbra_spte_bits_layout(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, SPTE_HOST_WRITABLE, BIT_ULL(57));
-	KUNIT_EXPECT_EQ(test, SPTE_MMU_WRITABLE, BIT_ULL(58));
-	KUNIT_EXPECT_EQ(test, SPTE_SOFTWARE_BITS & ~SPTE_HW_IGNORED_HIGH, 0ULL);
+	KUNIT_EXPECT_EQ(test, SPTE_HOST_WRITABLE, BIT_ULL(9));
+	KUNIT_EXPECT_EQ(test, SPTE_MMU_WRITABLE, BIT_ULL(10));
+	KUNIT_EXPECT_EQ(test, SPTE_SOFTWARE_BITS & ~SPTE_HW_IGNORED, 0ULL);
 	KUNIT_EXPECT_EQ(test, SPTE_SOFTWARE_BITS & SPTE_PFN_MASK, 0ULL);
-	KUNIT_EXPECT_EQ(test, SPTE_SOFTWARE_BITS & (SPTE_NX | 0xfffULL), 0ULL);
+	KUNIT_EXPECT_EQ(test, SPTE_SOFTWARE_BITS & (SPTE_NX | 0x1ffULL), 0ULL);
+	/* No hardware bit of 4-level or PAE paging. */
+	KUNIT_EXPECT_EQ(test, SPTE_SOFTWARE_BITS & (SPTE_PRESENT | SPTE_WRITABLE |
+			SPTE_USER | SPTE_ACCESSED | SPTE_DIRTY | _PAGE_PSE |
+			_PAGE_GLOBAL | _PAGE_PWT | _PAGE_PCD), 0ULL);
 	KUNIT_EXPECT_EQ(test, SPTE_PFN_MASK, GENMASK_ULL(51, 12));
 	KUNIT_EXPECT_EQ(test, (u64)SPTE_NONLEAF,
 			(u64)(SPTE_PRESENT | SPTE_WRITABLE | SPTE_USER | SPTE_ACCESSED));

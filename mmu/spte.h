@@ -4,6 +4,10 @@
  *
  * A shadow PTE (spte) is an ordinary x86-64 page-table entry that the
  * hardware walks, plus software bits in positions the hardware ignores.
+ * The same format serves both shadow paging modes (root.c): 4-level long
+ * mode and, for a guest with paging off, legacy PAE.  So the software bits
+ * sit in 11:9, which both modes leave to software; 62:52 would do in long
+ * mode only (PAE reserves them).
  *
  * Hardware bits umbra uses:
  *   P (0), W (1), U (2), A (5), D (6), NX (63) and the frame, bits 51:12.
@@ -13,10 +17,10 @@
  *   so one shadow page never serves two paths with different rights.
  *
  * Software bits:
- *   SPTE_HOST_WRITABLE (57)  the host page was mapped writable: the host
+ *   SPTE_HOST_WRITABLE (9)   the host page was mapped writable: the host
  *                            PTE allows it and the memslot is not
  *                            read-only.
- *   SPTE_MMU_WRITABLE  (58)  the shadow MMU allows writes: the guest PTE
+ *   SPTE_MMU_WRITABLE  (10)  the shadow MMU allows writes: the guest PTE
  *                            allows them and the gfn is not a shadowed
  *                            guest page table.
  *
@@ -48,15 +52,17 @@
 #define SPTE_ACCESSED		_PAGE_ACCESSED
 #define SPTE_DIRTY		_PAGE_DIRTY
 #define SPTE_NX			_PAGE_NX
-#define SPTE_HOST_WRITABLE	BIT_ULL(57)
-#define SPTE_MMU_WRITABLE	BIT_ULL(58)
+#define SPTE_HOST_WRITABLE	BIT_ULL(9)
+#define SPTE_MMU_WRITABLE	BIT_ULL(10)
 #define SPTE_PFN_MASK		GENMASK_ULL(51, 12)
 
 /* Upper-level sptes: everything allowed; the leaf decides. */
 #define SPTE_NONLEAF	(SPTE_PRESENT | SPTE_WRITABLE | SPTE_USER | SPTE_ACCESSED)
 
-static_assert(!(SPTE_HOST_WRITABLE & (SPTE_PFN_MASK | SPTE_NX | 0xfff)));
-static_assert(!(SPTE_MMU_WRITABLE & (SPTE_PFN_MASK | SPTE_NX | 0xfff)));
+/* Software-available in PAE and 4-level entries alike: bits 11:9. */
+#define SPTE_SOFTWARE_AVAILABLE	GENMASK_ULL(11, 9)
+static_assert(!(SPTE_HOST_WRITABLE & ~SPTE_SOFTWARE_AVAILABLE));
+static_assert(!(SPTE_MMU_WRITABLE & ~SPTE_SOFTWARE_AVAILABLE));
 static_assert(SPTE_HOST_WRITABLE != SPTE_MMU_WRITABLE);
 
 static inline bool spte_present(u64 spte)
