@@ -205,6 +205,11 @@ int umbra_svm_handle_mmio(struct umbra_svm_vcpu *svm, u64 gpa)
 	if (r || !insn.has_mem)
 		return umbra_svm_internal_error(svm, "MMIO by an instruction umbra does not emulate");
 
+	/* Without REX, byte registers 4-7 are AH, CH, DH, BH: not emulated. */
+	if ((insn.opcode == 0x88 || insn.opcode == 0x8a) && !insn.rex &&
+	    (insn.reg & 4))
+		return umbra_svm_internal_error(svm, "MMIO through AH, CH, DH or BH is not emulated");
+
 	*m = (struct svm_mmio) {
 		.size = umbra_svm_insn_opsize(&insn),
 		.reg = insn.reg,
