@@ -18,7 +18,8 @@
  *      honest from now on) and flush whatever lost rights.
  *
  * Prefetch: inside a guest 2 MiB or 1 GiB page one guest entry governs
- * every frame, so the frames around the faulting one may be mapped with
+ * every frame (and with paging off nothing does: walk.c reports all of
+ * memory as one such page), so the frames around the faulting one may be mapped with
  * the same rights in the same fault, exactly, wherever the host already
  * has the page (a lockless lookup, no faulting-in).  A guest that zeroes
  * the frames it hands out through its large-page direct map then faults
@@ -50,6 +51,8 @@ static bool gpte_changed(struct umbra_vcpu *vcpu, u64 addr,
 {
 	int level;
 
+	if (mmu_unpaged(vcpu->mmu))
+		return false;		/* no guest tables to change */
 	for (level = UMBRA_ROOT_LEVEL; level >= w->level; level--) {
 		u64 __user *ptr = umbra_mmu_gpte_ptr(vcpu->vm, w->table_gfn[level],
 						     addr, level);
@@ -111,16 +114,17 @@ static int map(struct umbra_vcpu *vcpu, u64 addr, const struct umbra_walk *w,
 	       u32 access, u64 pfn, bool host_writable, bool *flush)
 {
 	struct umbra_vm *vm = vcpu->vm;
-	struct umbra_sp *sp = vcpu->mmu->root, *child;
+	struct umbra_sp *sp, *child;
 	union umbra_sp_role role;
 	bool created, protected = false;
 	u64 *sptep, spte, old, gfn;
 	unsigned long *head;
-	int level;
+	int level, top;
 
+	sp = shadow_top(vcpu->mmu, addr, &top);
 	if (!sp || sp->invalid)
 		return 1;
-	for (level = UMBRA_ROOT_LEVEL; level > 1; level--) {
+	for (level = top; level > 1; level--) {
 		sptep = &sp->spt[level_index(addr, level)];
 		if (spte_present(*sptep)) {
 			sp = spte_child(*sptep);
@@ -212,11 +216,11 @@ static void prefetch_map(struct umbra_vcpu *vcpu, u64 addr,
 			 const struct prefetch *pf)
 {
 	struct umbra_vm *vm = vcpu->vm;
-	struct umbra_sp *sp = vcpu->mmu->root;
 	unsigned long *head;
 	int level, i;
+	struct umbra_sp *sp = shadow_top(vcpu->mmu, addr, &level);
 
-	for (level = UMBRA_ROOT_LEVEL; level > 1; level--) {
+	for (; level > 1; level--) {
 		u64 spte = sp->spt[level_index(addr, level)];
 
 		if (!spte_present(spte))

@@ -182,6 +182,9 @@ void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu)
 		for (i = 0; i < UMBRA_PREV_ROOTS; i++)
 			if (m->prev_roots[i])
 				umbra_sp_put_root(vm, m->prev_roots[i], &zapped);
+		for (i = 0; i < UMBRA_PAE_ROOTS; i++)
+			if (m->pae_sp[i])
+				umbra_sp_put_root(vm, m->pae_sp[i], &zapped);
 		spin_unlock(&vm->mmu->lock);
 		umbra_sp_free_list(&zapped);
 	}
@@ -190,6 +193,7 @@ void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu)
 	while (m->nr_sp_cache)
 		kfree(m->sp_cache[--m->nr_sp_cache]);
 	kfree(m->prefetch);
+	free_page((unsigned long)m->pae_root);
 	kfree(m);
 	vcpu->mmu = NULL;
 }

@@ -31,12 +31,14 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/spinlock.h>
+#include <asm/processor-flags.h>
 #include <umbra/mmu.h>
 #include "spte.h"
 
 #define SPTE_ENT_PER_PAGE	512
 #define UMBRA_ROOT_LEVEL	4
 #define UMBRA_PREV_ROOTS	3	/* previous roots kept for fast CR3 switches */
+#define UMBRA_PAE_ROOTS		4	/* PDPTEs of a PAE root: 4 GiB, paging off */
 
 /* Accumulated access of a guest walk (role.access and leaf permissions). */
 #define ACC_EXEC	BIT(0)
@@ -89,7 +91,8 @@ static inline u64 leaf_spte(u64 pfn, unsigned int acc, bool nxe,
  * @level:	1 (maps 4 KiB pages) .. 4
  * @access:	ACC_* allowed by the guest entries above this table
  * @direct:	shadows no guest table: maps a guest 2 MiB or 1 GiB page
- *		(gfn is its first frame) with 4 KiB sptes
+ *		(gfn is its first frame) with 4 KiB sptes, or, with the
+ *		guest's paging off, guest-physical memory itself (root.c)
  * @cr0_wp:	built under CR0.WP=1 (WP=0 gives supervisor writes to
  *		read-only pages, which changes what a leaf spte allows)
  * @nxe:	built under EFER.NXE=1 (NX in sptes is reserved otherwise)
@@ -199,6 +202,10 @@ struct prefetch {
  * @root:	the shadow root in use, or NULL before the first load
  * @reload:	@paging changed since @root was chosen
  * @prev_roots: roots of recent CR3 values, kept to make switching back cheap
+ * @pae_root:	with the guest's paging off, the hardware's CR3: a page
+ *		below 4 GiB holding four PAE PDPTEs, one per @pae_sp
+ * @pae_sp:	the direct level-2 tables those PDPTEs point to, each
+ *		mapping one GiB of guest-physical memory (held as roots)
  * @cache:	zeroed pages for new shadow tables, gfn arrays and rmap
  *		descriptors, filled before mmu_lock is taken
  * @nr_cache:	pages in @cache
@@ -212,6 +219,8 @@ struct umbra_mmu_vcpu {
 	struct umbra_sp *root;
 	bool reload;
 	struct umbra_sp *prev_roots[UMBRA_PREV_ROOTS];
+	u64 *pae_root;
+	struct umbra_sp *pae_sp[UMBRA_PAE_ROOTS];
 	void *cache[MMU_CACHE_PAGES];
 	unsigned int nr_cache;
 	struct umbra_sp *sp_cache[MMU_CACHE_SPS];
@@ -222,6 +231,28 @@ struct umbra_mmu_vcpu {
 static inline struct umbra_mmu_vm *vm_mmu(struct umbra_vm *vm)
 {
 	return vm->mmu;
+}
+
+/* The guest's paging is off: linear addresses are guest-physical. */
+static inline bool mmu_unpaged(const struct umbra_mmu_vcpu *m)
+{
+	return !(m->paging.cr0 & X86_CR0_PG);
+}
+
+/*
+ * The shadow page a walk of the shadow for @addr starts at, and its level:
+ * the root, or with paging off the PAE table for @addr's GiB.  NULL before
+ * the first umbra_mmu_load().
+ */
+static inline struct umbra_sp *shadow_top(const struct umbra_mmu_vcpu *m,
+					  u64 addr, int *level)
+{
+	if (mmu_unpaged(m)) {
+		*level = 2;
+		return m->pae_sp[(addr >> 30) & (UMBRA_PAE_ROOTS - 1)];
+	}
+	*level = UMBRA_ROOT_LEVEL;
+	return m->root;
 }
 
 /* The shadow page an upper-level spte points to (page->private). */

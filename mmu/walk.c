@@ -192,9 +192,27 @@ static int walk_once(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 	return 0;
 }
 
+/*
+ * Paging off: the linear address is the guest-physical one (32 bits: the
+ * guest runs 16- or 32-bit code) and nothing is checked.  Reported as a
+ * leaf at level 3 with every right and A/D set, so that the fault path
+ * builds direct tables under it as inside a guest 1 GiB page (root.c).
+ */
+static void walk_unpaged(u64 addr, struct umbra_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->level = 3;
+	w->gfn = (u32)addr >> PAGE_SHIFT;
+	w->gpte[3] = PTE_P | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED |
+		     _PAGE_DIRTY | _PAGE_PSE;
+	w->access = ACC_ALL;
+	w->pt_access[UMBRA_ROOT_LEVEL] = ACC_ALL;
+	w->pt_access[3] = ACC_ALL;
+}
+
 /**
  * umbra_mmu_walk - translate a guest-virtual address as the CPU would
- * @vcpu: the vCPU (4-level long mode)
+ * @vcpu: the vCPU (4-level long mode, or paging off)
  * @addr: the address
  * @access: PFERR_WRITE / PFERR_USER / PFERR_FETCH of the access
  * @w: the walk's outcome
@@ -208,6 +226,10 @@ int umbra_mmu_walk(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 {
 	int i, r;
 
+	if (mmu_unpaged(vcpu->mmu)) {
+		walk_unpaged(addr, w);
+		return 0;
+	}
 	for (i = 0; i < WALK_RETRIES; i++) {
 		r = walk_once(vcpu, addr, access, w);
 		if (r)

@@ -168,18 +168,27 @@ static bool cr0_valid(struct umbra_svm_vcpu *svm, u64 cr0)
 	if ((cr0 & X86_CR0_PG) && (svm->efer & EFER_LME) &&
 	    !(svm->cr4 & X86_CR4_PAE))
 		return false;
+	/* Long mode is entered and left from 32-bit code only. */
+	if (((cr0 ^ svm->cr0) & X86_CR0_PG) && (svm->efer & EFER_LME) &&
+	    (svm->vmcb->save.cs.attrib & SVM_SELECTOR_L_MASK))
+		return false;
 	return true;
 }
 
 static int write_cr(struct umbra_svm_vcpu *svm, unsigned int cr, u64 val)
 {
 	struct umbra_vcpu *vcpu = svm->vcpu;
+	bool flush;
 
 	switch (cr) {
 	case 0:
 		if (!cr0_valid(svm, val))
 			return -EINVAL;
+		flush = (val ^ svm->cr0) & (X86_CR0_PG | X86_CR0_WP);
 		umbra_svm_set_cr0(svm, val);
+		/* Turning paging (or WP) on or off flushes the TLB. */
+		if (flush)
+			umbra_mmu_guest_flush(vcpu);
 		return 0;
 	case 3:
 		if ((svm->efer & EFER_LMA) && (val & umbra_gpa_reserved(&vcpu->caps)))
@@ -223,6 +232,10 @@ static int handle_cr(struct umbra_svm_vcpu *svm)
 	if ((insn.opcode != 0x0f20 && insn.opcode != 0x0f22) || insn.mod != 3)
 		return umbra_svm_internal_error(svm, "CR access form not emulated");
 
+	/*
+	 * MOV CR moves 64 bits in 64-bit mode and 32 elsewhere, whatever the
+	 * prefixes say (SDM vol. 2, MOV-Move to/from Control Registers).
+	 */
 	cr = insn.reg;
 	if (insn.opcode == 0x0f20) {			/* MOV reg, CRn */
 		if (cr == 0)
@@ -233,10 +246,13 @@ static int handle_cr(struct umbra_svm_vcpu *svm)
 			val = svm->cr4;
 		else
 			return umbra_svm_internal_error(svm, "read of an unexpected CR");
-		svm_set_gpr(svm, insn.rm, val);
-	} else if (write_cr(svm, cr, svm_gpr(svm, insn.rm))) {
-		queue_gp(svm);
-		return SVM_RESUME;
+		svm_set_gpr(svm, insn.rm, insn.mode == 8 ? val : (u32)val);
+	} else {
+		val = svm_gpr(svm, insn.rm);
+		if (write_cr(svm, cr, insn.mode == 8 ? val : (u32)val)) {
+			queue_gp(svm);
+			return SVM_RESUME;
+		}
 	}
 	skip_insn(svm, insn.len);
 	return SVM_RESUME;
@@ -419,6 +435,7 @@ static int dispatch(struct umbra_svm_vcpu *svm, u32 code)
 	switch (code) {
 	case SVM_EXIT_READ_CR0:
 	case SVM_EXIT_READ_CR3:
+	case SVM_EXIT_READ_CR4:
 	case SVM_EXIT_WRITE_CR0:
 	case SVM_EXIT_WRITE_CR3:
 	case SVM_EXIT_WRITE_CR4:

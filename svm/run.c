@@ -186,7 +186,7 @@ int umbra_svm_vcpu_run(struct umbra_vcpu *vcpu)
 		r = umbra_mmu_load(vcpu, &root);
 		if (r == -EOPNOTSUPP) {
 			r = umbra_svm_internal_error(svm,
-				"guest paging mode not shadowed yet (paging off or 32-bit)");
+				"guest paging mode not shadowed: 32-bit or PAE paging outside long mode");
 			break;
 		}
 		if (r == -EFAULT) {

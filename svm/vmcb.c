@@ -11,6 +11,9 @@
  *   - CR0 and CR3 reads and writes, CR4 writes: the hardware runs on the
  *     shadow root with CR0.PG and CR0.WP forced (see svm.h), so the guest's
  *     values live in umbra_svm_vcpu and every change re-aims the MMU;
+ *   - CR4 reads while the hardware's CR4 differs from the guest's (PAE
+ *     forced under a guest without it, see svm_update_hw_paging()); in
+ *     long mode the two agree and the read costs no exit;
  *   - #PF: the shadow MMU's entry point;
  *   - INVLPG, INVLPGA: the shadow must drop the translation too;
  *   - all port I/O and all MSRs (permission maps all ones): umbra decides;
@@ -50,6 +53,11 @@ static const u32 svm_intercepts[] = {
 static void set_intercept(struct vmcb_control_area *c, u32 bit)
 {
 	__set_bit(bit, (unsigned long *)c->intercepts);
+}
+
+static void clear_intercept(struct vmcb_control_area *c, u32 bit)
+{
+	__clear_bit(bit, (unsigned long *)c->intercepts);
 }
 
 static void init_control(struct umbra_svm_vcpu *svm)
@@ -116,13 +124,46 @@ static void svm_update_paging(struct umbra_svm_vcpu *svm)
 	umbra_mmu_set_paging(svm->vcpu, &p);
 }
 
+/*
+ * The CR0, CR4 and EFER the hardware runs with, from the guest's (svm.h):
+ *   - CR0 gets PG and WP: the hardware always pages, on umbra's shadow;
+ *     with the guest's PE clear that is AMD's "paged real mode", which
+ *     VMRUN accepts for exactly this use (APM vol. 2, 15.19).  It loses
+ *     CD and NW (set at reset): the guest's wish to run uncached is not
+ *     the host's to grant on its memory (KVM's CD_NW_CLEARED quirk);
+ *   - CR4 gets PAE: the shadow is 4-level when the guest is in long mode
+ *     and legacy PAE otherwise (mmu/root.c).  With the guest's paging off
+ *     its SMEP and SMAP mean nothing, but on the shadow they would refuse
+ *     supervisor accesses to the (user) identity map: they stay off;
+ *   - EFER gets SVME (VMRUN requires it, 15.5.1) and keeps LME only in
+ *     long mode: with the hardware's PG forced on, LME alone would make
+ *     the CPU enter long mode under a guest that has not.
+ */
+static void svm_update_hw_paging(struct umbra_svm_vcpu *svm)
+{
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	save->cr0 = (svm->cr0 | X86_CR0_PG | X86_CR0_WP) &
+		    ~(X86_CR0_CD | X86_CR0_NW);
+	save->cr4 = svm->cr4 | X86_CR4_PAE;
+	if (!(svm->cr0 & X86_CR0_PG))
+		save->cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP);
+	save->efer = svm->efer | EFER_SVME;
+	if (!(svm->efer & EFER_LMA))
+		save->efer &= ~EFER_LME;
+	if (save->cr4 != svm->cr4)
+		set_intercept(&svm->vmcb->control, INTERCEPT_CR4_READ);
+	else
+		clear_intercept(&svm->vmcb->control, INTERCEPT_CR4_READ);
+	svm_update_paging(svm);
+}
+
 /**
  * umbra_svm_set_cr0 - the guest's CR0 changes
  * @svm: the vCPU
  * @cr0: the guest's new value, already checked
  *
- * The hardware gets PG and WP on top (shadow paging needs both, see
- * svm.h); EFER.LMA follows CR0.PG when EFER.LME is set, as on hardware.
+ * EFER.LMA follows CR0.PG when EFER.LME is set, as on hardware.
  */
 void umbra_svm_set_cr0(struct umbra_svm_vcpu *svm, u64 cr0)
 {
@@ -132,26 +173,20 @@ void umbra_svm_set_cr0(struct umbra_svm_vcpu *svm, u64 cr0)
 			svm->efer |= EFER_LMA;
 		else
 			svm->efer &= ~EFER_LMA;
-		svm->vmcb->save.efer = svm->efer | EFER_SVME;
 	}
-	svm->vmcb->save.cr0 = cr0 | X86_CR0_PG | X86_CR0_WP;
-	svm_update_paging(svm);
+	svm_update_hw_paging(svm);
 }
 
 void umbra_svm_set_cr4(struct umbra_svm_vcpu *svm, u64 cr4)
 {
 	svm->cr4 = cr4;
-	/* The shadow tables are 4-level PAE tables whatever the guest runs. */
-	svm->vmcb->save.cr4 = cr4 | X86_CR4_PAE;
-	svm_update_paging(svm);
+	svm_update_hw_paging(svm);
 }
 
 void umbra_svm_set_efer(struct umbra_svm_vcpu *svm, u64 efer)
 {
 	svm->efer = efer;
-	/* VMRUN requires SVME in the guest's EFER (APM vol. 2, 15.5.1). */
-	svm->vmcb->save.efer = efer | EFER_SVME;
-	svm_update_paging(svm);
+	svm_update_hw_paging(svm);
 }
 
 /**
@@ -181,9 +216,7 @@ void umbra_svm_sync_from_vcpu(struct umbra_svm_vcpu *svm)
 
 	svm->cr3 = s->cr3;
 	svm->efer = s->efer;
-	svm->vmcb->save.efer = s->efer | EFER_SVME;
 	svm->cr4 = s->cr4;
-	save->cr4 = s->cr4 | X86_CR4_PAE;
 	umbra_svm_set_cr0(svm, s->cr0);	/* also tells the MMU */
 
 	save->rax = vcpu->gpr[UMBRA_RAX];
