@@ -6,7 +6,8 @@
  * The boot area, from gpa 0x1000 up (page 0 stays unused so that a null
  * pointer never lands on boot data):
  *
- *	GDT		one page: null, 0x08 64-bit code, 0x10 data
+ *	GDT		one page: null, 0x08 64-bit code, 0x10 data,
+ *			0x18 32-bit code (--unpaged)
  *	PML4		one page, = CR3
  *	PDPT		one page
  *	PDs		one page per GiB of RAM: 2 MiB pages, P|RW|PS, so the
@@ -30,8 +31,11 @@
 
 #define GDT_CODE64	0x00af9b000000ffffULL	/* P, DPL0, S, exec/read/acc, L, G */
 #define GDT_DATA	0x00cf93000000ffffULL	/* P, DPL0, S, read/write/acc, D/B, G */
+#define GDT_CODE32	0x00cf9b000000ffffULL	/* P, DPL0, S, exec/read/acc, D, G */
 #define SEL_CODE	0x08
 #define SEL_DATA	0x10
+#define SEL_CODE32	0x18
+#define GDT_ENTRIES	4
 
 #define CR0_PE		(1ULL << 0)
 #define CR0_MP		(1ULL << 1)
@@ -94,6 +98,7 @@ static void boot_write_tables(struct vm *vm)
 	memset(vm->ram, 0, l->end);
 	gdt[SEL_CODE / 8] = GDT_CODE64;
 	gdt[SEL_DATA / 8] = GDT_DATA;
+	gdt[SEL_CODE32 / 8] = GDT_CODE32;
 
 	pml4[0] = l->pdpt | PTE_P | PTE_RW;
 	for (i = 0; i < l->nr_pd; i++)
@@ -147,7 +152,8 @@ int boot_setup(struct vm *vm)
 	return 0;
 }
 
-static void flat_segment(struct kvm_segment *s, __u16 sel, bool code)
+/* A flat segment: 64-bit code (@l), 32-bit code, or data. */
+static void flat_segment(struct kvm_segment *s, __u16 sel, bool code, bool l)
 {
 	*s = (struct kvm_segment) {
 		.base = 0,
@@ -156,11 +162,35 @@ static void flat_segment(struct kvm_segment *s, __u16 sel, bool code)
 		.type = code ? 11 : 3,	/* exec/read/accessed, read/write/accessed */
 		.present = 1,
 		.dpl = 0,
-		.db = !code,		/* must be 0 with L in a code segment */
+		.db = !l,		/* must be 0 with L in a code segment */
 		.s = 1,
-		.l = code,
+		.l = l,
 		.g = 1,
 	};
+}
+
+/*
+ * The --unpaged entry point, from the struct umbra_boot32_header the image
+ * starts with.  Return: 0, or -1 after saying what is wrong.
+ */
+int boot_entry32(struct vm *vm, __u64 *entry32)
+{
+	const struct umbra_boot32_header *h = (const void *)(vm->ram + vm->image.start);
+
+	if (vm->image.end - vm->image.start < sizeof(*h) ||
+	    h->magic != UMBRA_BOOT32_MAGIC) {
+		err("%s: --unpaged needs an image that starts with a struct umbra_boot32_header (include/umbra/boot.h)",
+		    vm->image.path);
+		return -1;
+	}
+	if (h->entry32 < vm->image.start || h->entry32 >= vm->image.end ||
+	    h->entry32 >> 32) {
+		err("%s: 32-bit entry point 0x%llx is outside the image",
+		    vm->image.path, (unsigned long long)h->entry32);
+		return -1;
+	}
+	*entry32 = h->entry32;
+	return 0;
 }
 
 /**
@@ -183,26 +213,35 @@ int boot_set_entry_state(struct vcpu *vcpu)
 		err("vcpu %u: KVM_GET_SREGS: %s", vcpu->id, strerror(errno));
 		return -1;
 	}
-	flat_segment(&sregs.cs, SEL_CODE, true);
-	flat_segment(&sregs.ds, SEL_DATA, false);
+	flat_segment(&sregs.ds, SEL_DATA, false, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.gdt.base = l->gdt;
-	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.gdt.limit = GDT_ENTRIES * 8 - 1;
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
-	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	sregs.cr3 = l->pml4;
-	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+	if (vcpu->vm->opts->unpaged) {
+		flat_segment(&sregs.cs, SEL_CODE32, true, false);
+		sregs.cr0 = CR0_PE | CR0_ET | CR0_NE;
+		sregs.cr3 = 0;
+		sregs.cr4 = 0;
+		sregs.efer = 0;
+	} else {
+		flat_segment(&sregs.cs, SEL_CODE, true, true);
+		sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+		sregs.cr3 = l->pml4;
+		sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+		sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+	}
 	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs)) {
-		err("vcpu %u: KVM_SET_SREGS (64-bit entry state, EFER 0x%llx, CR4 0x%llx): %s",
-		    vcpu->id, (unsigned long long)sregs.efer, (unsigned long long)sregs.cr4,
+		err("vcpu %u: KVM_SET_SREGS (%s entry state, EFER 0x%llx, CR4 0x%llx): %s",
+		    vcpu->id, vcpu->vm->opts->unpaged ? "unpaged 32-bit" : "64-bit",
+		    (unsigned long long)sregs.efer, (unsigned long long)sregs.cr4,
 		    strerror(errno));
 		return -1;
 	}
 
 	memset(&regs, 0, sizeof(regs));
-	regs.rip = vcpu->vm->image.entry;
+	regs.rip = vcpu->vm->opts->unpaged ? vcpu->vm->entry32 : vcpu->vm->image.entry;
 	regs.rsp = l->stacks + (vcpu->id + 1) * BOOT_STACK_SIZE;
 	regs.rdi = l->info + vcpu->id * PAGE_SIZE;
 	regs.rflags = 0x2;

@@ -84,6 +84,8 @@ static void usage(FILE *f)
 "      --stats           at exit, print exits to userspace, in-kernel counters\n"
 "                        and wall time, per vCPU and in total, to stderr\n"
 "      --stats-json FILE write the totals and wall time as one JSON object\n"
+"      --unpaged         start in 32-bit protected mode with paging off, at the\n"
+"                        image's struct umbra_boot32_header entry (boot.h)\n"
 "  -v, --verbose         say what is set up where\n"
 "  -h, --help            this text\n"
 "\n"
@@ -173,7 +175,7 @@ static int join_cmdline(struct vmm_opts *opts, int argc, char **argv)
 	return 0;
 }
 
-enum { OPT_DEV = 256, OPT_STATS, OPT_STATS_JSON, OPT_TIMEOUT };
+enum { OPT_DEV = 256, OPT_STATS, OPT_STATS_JSON, OPT_TIMEOUT, OPT_UNPAGED };
 
 static const struct option long_opts[] = {
 	{ "dev",	required_argument,	NULL, OPT_DEV },
@@ -183,6 +185,7 @@ static const struct option long_opts[] = {
 	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 	{ "stats",	no_argument,		NULL, OPT_STATS },
 	{ "stats-json",	required_argument,	NULL, OPT_STATS_JSON },
+	{ "unpaged",	no_argument,		NULL, OPT_UNPAGED },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -244,6 +247,9 @@ static int parse_args(struct vmm_opts *opts, int argc, char **argv)
 			break;
 		case OPT_STATS_JSON:
 			opts->stats_json = optarg;
+			break;
+		case OPT_UNPAGED:
+			opts->unpaged = true;
 			break;
 		case 'v':
 			opts->verbose = true;
@@ -330,6 +336,8 @@ int main(int argc, char **argv)
 	if (vm_create(&vm, &opts))
 		goto out;
 	elf_load(&vm.image, vm.ram);
+	if (opts.unpaged && boot_entry32(&vm, &vm.entry32))
+		goto out;
 	if (boot_setup(&vm) || cpuid_init(&vm) || stats_init(&vm))
 		goto out;
 	for (i = 0; i < vm.nr_cpus; i++)

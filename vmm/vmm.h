@@ -56,6 +56,7 @@ struct vmm_opts {
 	unsigned int nr_cpus;		/* -c */
 	unsigned int timeout;		/* --timeout seconds, 0: none */
 	bool stats;			/* --stats */
+	bool unpaged;			/* --unpaged: the boot.h unpaged entry */
 	bool verbose;			/* -v */
 	char cmdline[UMBRA_BOOT_CMDLINE_MAX];
 };
@@ -96,6 +97,7 @@ struct vm;
 struct vcpu;
 int boot_setup(struct vm *vm);
 int boot_set_entry_state(struct vcpu *vcpu);
+int boot_entry32(struct vm *vm, __u64 *entry32);
 
 /* cpuid.c */
 int cpuid_init(struct vm *vm);
@@ -200,6 +202,7 @@ struct vm {
 
 	struct elf_image image;		/* elf.c */
 	struct boot_layout layout;	/* boot.c */
+	__u64 entry32;			/* boot.c: --unpaged entry point */
 	struct kvm_cpuid2 *cpuid;	/* cpuid.c: the table before per-vCPU fixups */
 	enum kstats_source kstats;	/* stats.c */
 	struct run_state run;		/* run.c */

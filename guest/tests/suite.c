@@ -5,7 +5,9 @@
  * address space, CR0.WP and EFER.NXE set, no #PF hook), checks that it
  * gave back every frame it took, prints "ok - NAME" or "not ok - NAME:
  * first failure", then "guest: N passed, M failed", and exits with 0 if
- * nothing failed, else 1.  "seed=N" seeds the random cases.  If the guest
+ * nothing failed, else 1.  A case that does not apply to this boot
+ * (unpaged_boot without --unpaged) is skipped with a "# skip" line and
+ * not counted.  "seed=N" seeds the random cases.  If the guest
  * dies inside a case (panic, unexpected exception) the case is reported
  * "not ok" and the summary printed before the exit with status 3.
  *
@@ -19,23 +21,26 @@
  */
 #include "tests.h"
 
+/* @applies: NULL, or whether this boot can run the case at all. */
 struct test_case {
 	const char *name;
 	void (*run)(void);
+	bool (*applies)(void);
 };
 
 static const struct test_case cases[] = {
-	{ "demand_faults",		test_demand },
-	{ "permission_faults",		test_perm },
-	{ "reserved_bits",		test_rsvd },
-	{ "rw_to_ro_invlpg",		test_rw_ro },
-	{ "unmap_flush",		test_unmap },
-	{ "cr3_switch_shared_tables",	test_cr3 },
-	{ "huge_pages",			test_huge },
-	{ "page_table_alias",		test_pt_alias },
-	{ "fork_cow",			test_cow },
-	{ "accessed_dirty",		test_ad },
-	{ "random_stress",		test_stress },
+	{ "unpaged_boot",		test_unpaged, unpaged_booted },
+	{ "demand_faults",		test_demand, NULL },
+	{ "permission_faults",		test_perm, NULL },
+	{ "reserved_bits",		test_rsvd, NULL },
+	{ "rw_to_ro_invlpg",		test_rw_ro, NULL },
+	{ "unmap_flush",		test_unmap, NULL },
+	{ "cr3_switch_shared_tables",	test_cr3, NULL },
+	{ "huge_pages",			test_huge, NULL },
+	{ "page_table_alias",		test_pt_alias, NULL },
+	{ "fork_cow",			test_cow, NULL },
+	{ "accessed_dirty",		test_ad, NULL },
+	{ "random_stress",		test_stress, NULL },
 };
 
 u64 test_seed = 0x756d627261;	/* "umbra" */
@@ -163,6 +168,10 @@ void suite_main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		if (!selected(cases[i].name, argc, argv))
 			continue;
+		if (cases[i].applies && !cases[i].applies()) {
+			kprintf("# skip - %s: not this kind of boot\n", cases[i].name);
+			continue;
+		}
 		if (run_case(&cases[i]))
 			nr_pass++;
 		else

@@ -115,5 +115,7 @@ void test_pt_alias(void);
 void test_cow(void);
 void test_ad(void);
 void test_stress(void);
+bool unpaged_booted(void);
+void test_unpaged(void);
 
 #endif /* _GUEST_TESTS_H */

@@ -22,6 +22,15 @@
  *   RDI = guest-physical (= virtual) address of this vCPU's
  *   struct umbra_boot_info.
  *
+ * Unpaged entry (umbra-run --unpaged), the way a PC kernel starts: paging
+ * off, 32-bit protected mode.  The image must then begin (at its lowest
+ * PT_LOAD address) with a struct umbra_boot32_header; every vCPU starts
+ *   CR0 = PE|ET|NE, CR4 = 0, EFER = 0, CR3 = 0; GDT as above plus
+ *   0x18 = 32-bit code; CS = 0x18, the rest 0x10; EFLAGS = 0x2;
+ *   EIP = entry32; ESP = the top of its boot stack;
+ *   EDI = the address of its struct umbra_boot_info.
+ * The guest builds its own page tables; umbra-run's are there all the same.
+ *
  * I/O ports (handled by umbra-run):
  *   UMBRA_PORT_SERIAL..+7  a minimal 8250: bytes written to +0 (THR) go to
  *                          umbra-run's stdout; +5 (LSR) reads 0x60
@@ -34,15 +43,20 @@
 #ifndef _UMBRA_BOOT_H
 #define _UMBRA_BOOT_H
 
+#ifndef __ASSEMBLY__
 #include <linux/types.h>
+#endif
 
 #define UMBRA_BOOT_MAGIC	0x746f6f4261726d75ULL	/* "umbraBoot" */
 #define UMBRA_BOOT_IMAGE_MIN	0x100000ULL		/* 1 MiB */
 #define UMBRA_BOOT_CMDLINE_MAX	256
 
+#define UMBRA_BOOT32_MAGIC	0x32336172626d75ULL	/* "umbra32" */
+
 #define UMBRA_PORT_SERIAL	0x3f8
 #define UMBRA_PORT_EXIT		0xf4
 
+#ifndef __ASSEMBLY__
 /**
  * struct umbra_boot_info - what a vCPU finds at RDI on entry
  * @magic:	UMBRA_BOOT_MAGIC
@@ -62,5 +76,16 @@ struct umbra_boot_info {
 	__u32 cpu_id;
 	char cmdline[UMBRA_BOOT_CMDLINE_MAX];
 };
+
+/**
+ * struct umbra_boot32_header - the start of an image that boots unpaged
+ * @magic:	UMBRA_BOOT32_MAGIC
+ * @entry32:	guest-physical address of the 32-bit entry point
+ */
+struct umbra_boot32_header {
+	__u64 magic;
+	__u64 entry32;
+};
+#endif /* !__ASSEMBLY__ */
 
 #endif /* _UMBRA_BOOT_H */

@@ -143,6 +143,9 @@ guest_suite() {
 	t "${p}_hello_3g_2cpus" 0 "boot: mem_size 0xc0000000 nr_cpus 2" \
 		./umbra-run --dev "$dev" --vcpus 2 --mem 3G hello.elf
 	t "${p}_too_many_cpus_for_boot_area" 1 "has room for" ./umbra-run --dev "$dev" -c 60 hello.elf
+	t "${p}_unpaged_needs_boot32_header" 1 \
+		"--unpaged needs an image that starts with a struct umbra_boot32_header" \
+		./umbra-run --dev "$dev" --unpaged hello.elf
 
 	t "${p}_exit_status_7" 7 "" ./umbra-run --dev "$dev" exit.elf -- 7
 	t "${p}_exit_status_125" 125 "" ./umbra-run --dev "$dev" exit.elf -- 125
