@@ -23,7 +23,8 @@ KVER	 = $(shell cat $(CACHE)/kver 2>/dev/null)
 KDIR	?= $(if $(KVER),/usr/src/linux-headers-$(KVER),)
 
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -I$(TOP)/include/uapi
-TEST_BINS   := $(BUILD)/payload/api_test $(BUILD)/payload/vmctl
+TEST_BINS   := $(BUILD)/payload/api_test $(BUILD)/payload/vmctl \
+	       $(BUILD)/payload/realmode_test
 PAYLOAD     := $(BUILD)/payload
 
 .PHONY: all module check kunit test demo bench setup payload clean
@@ -48,6 +49,10 @@ kunit:
 $(BUILD)/payload/api_test: tests/api_test.c tests/test_util.h include/uapi/umbra.h
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ tests/api_test.c
+
+$(BUILD)/payload/realmode_test: tests/realmode_test.c tests/realmode_guest.S tests/test_util.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ tests/realmode_test.c tests/realmode_guest.S
 
 $(BUILD)/payload/vmctl: tests/vmctl.c include/uapi/umbra.h
 	@mkdir -p $(@D)

@@ -14,7 +14,9 @@
 #   6. umbra-run's own tests on both devices (vmm/tests/run.sh)
 #   7. the guest's correctness suite on umbra (native and PV pv_mmu
 #      backends, and with a 64-page shadow pool so reclaim runs all the
-#      time) and on kvm_amd npt=0
+#      time) and on kvm_amd npt=0; both devices also boot it with paging
+#      off (umbra-run --unpaged) and run realmode_test (a guest that stays
+#      in real mode)
 #
 # Prints "ok - NAME" / "not ok - NAME: why" per check and ends with
 # "integration: N passed, M failed".  Exit status 0 iff M is 0.
@@ -138,16 +140,28 @@ grep -v '^#' /tmp/vmm.log
 count_suite /tmp/vmm.log vmm_run_sh
 
 # 7. the guest's correctness suite, on umbra and on KVM's shadow MMU
+# guest_suite DEV PVMMU [umbra-run options...]
 guest_suite() {
-	./umbra-run --dev "$1" -m 512M --timeout 300 --stats guest.elf -- \
-		"pvmmu=$2" suite > /tmp/guest.log 2>&1
+	dev=$1 pvmmu=$2
+	shift 2
+	./umbra-run --dev "$dev" -m 512M --timeout 300 --stats "$@" guest.elf -- \
+		"pvmmu=$pvmmu" suite > /tmp/guest.log 2>&1
 	cat /tmp/guest.log
-	count_suite /tmp/guest.log "guest_suite_$1"
+	count_suite /tmp/guest.log "guest_suite_$dev"
+}
+# After --unpaged the suite must have run its unpaged_boot case.
+unpaged_ran() {
+	check "unpaged_boot_ran_$1" grep -q "^ok - unpaged_boot" /tmp/guest.log
 }
 check insmod_umbra_for_guest insmod ./umbra.ko
 guest_suite /dev/umbra native
 guest_suite /dev/umbra pv
 check guest_pv_backend_used grep -q "pv_mmu pv: hypercalls=" /tmp/guest.log
+guest_suite /dev/umbra native --unpaged -c 2
+unpaged_ran umbra
+./realmode_test --dev /dev/umbra > /tmp/realmode.log 2>&1
+cat /tmp/realmode.log
+count_suite /tmp/realmode.log realmode_test_umbra
 check rmmod_umbra_after_guest rmmod umbra
 
 # The same suite with a tiny shadow-page pool: reclaim runs all the time.
@@ -159,6 +173,11 @@ check rmmod_umbra_after_tiny_pool rmmod umbra
 check kvm_amd_npt0_for_guest kvm-load npt=0
 kvm_hold_start
 guest_suite /dev/kvm native
+guest_suite /dev/kvm native --unpaged
+unpaged_ran kvm
+./realmode_test --dev /dev/kvm > /tmp/realmode.log 2>&1
+cat /tmp/realmode.log
+count_suite /tmp/realmode.log realmode_test_kvm
 kvm_hold_stop
 check kvm_amd_unloads_after_guest kvm-unload
 
