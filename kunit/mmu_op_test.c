@@ -5,11 +5,12 @@
  * primitives they call in mmu/pte_write.c) against a model of the ABI
  * written here.
  *
- * The environment is a small VM as the backend sees it: guest RAM in real
- * user memory of the test thread (kunit_vm_mmap()), published as memslots
- * with core/memslot.c's own helpers, the shadow MMU (umbra_mmu_vm_init(),
- * whose MMU notifier sits on the test thread's mm) and one vCPU with its
- * MMU state, in long mode with MAXPA physical address bits:
+ * The environment is a small VM as the backend sees it (kunit/vm_env.c):
+ * guest RAM in real user memory of the test thread (kunit_vm_mmap()),
+ * published as memslots with core/memslot.c's own helpers, the shadow MMU
+ * (umbra_mmu_vm_init(), whose MMU notifier sits on the test thread's mm)
+ * and one vCPU with its MMU state, in long mode with MAXPA physical
+ * address bits:
  *
  *   slot 0   gfn 0 .. RAM_PAGES - 1      writable RAM; the queue area
  *                                        starts at QUEUE_GFN
@@ -44,17 +45,14 @@
  * VM teardown free what is left.
  */
 #include <kunit/test.h>
-#include <linux/mman.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/srcu.h>
 #include <linux/uaccess.h>
-#include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <umbra/pv.h>
 #include <umbra/pvops.h>
 #include "../core/core.h"
 #include "../mmu/mmu.h"
+#include "vm_env.h"
 
 #define GPTE_P		_PAGE_PRESENT
 #define GPTE_W		_PAGE_RW
@@ -206,104 +204,14 @@ static struct umbra_mmu_op mkop(u32 op, u64 addr, u64 val, u32 flags)
 
 /* --- Setup and teardown ---------------------------------------------- */
 
-static void op_srcu_cleanup(void *data)
-{
-	struct umbra_vm *vm = data;
-
-	cleanup_srcu_struct(&vm->srcu);
-}
-
-static void op_memslots_free(void *data)
-{
-	struct umbra_vm *vm = data;
-	struct umbra_memslots *set = rcu_dereference_protected(vm->memslots, 1);
-
-	RCU_INIT_POINTER(vm->memslots, NULL);
-	if (set)
-		umbra_memslots_free(set);
-}
-
-static void op_mmdrop(void *data)
-{
-	mmdrop(data);
-}
-
-static void op_mmu_vm_destroy(void *data)
-{
-	umbra_mmu_vm_destroy(data);
-}
-
-static void op_vcpu_destroy(void *data)
-{
-	struct umbra_vcpu *vcpu = data;
-
-	vcpu->vm->vcpus[vcpu->id] = NULL;
-	vcpu->vm->nr_vcpus--;
-	umbra_mmu_vcpu_destroy(vcpu);
-}
-
-static unsigned long user_pages(struct kunit *test, unsigned int npages)
-{
-	unsigned long hva;
-
-	hva = kunit_vm_mmap(test, NULL, 0, npages * PAGE_SIZE,
-			    PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE_MSG(test, hva, 0UL, "no user memory for the guest");
-	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(hva));
-	KUNIT_ASSERT_LT(test, hva, (unsigned long)TASK_SIZE);
-	return hva;
-}
-
-/*
- * Add one slot to the (unpublished to anyone else) set, as
- * KVM_SET_USER_MEMORY_REGION would: the old set's rmaps move to the new.
- */
-static void add_slot(struct kunit *test, struct umbra_vm *vm, u32 id, u64 gfn,
-		     u64 npages, unsigned long hva, u32 flags)
-{
-	struct kvm_userspace_memory_region2 mem = {
-		.slot = id, .flags = flags,
-		.guest_phys_addr = gfn << PAGE_SHIFT,
-		.memory_size = npages << PAGE_SHIFT,
-		.userspace_addr = hva,
-	};
-	struct umbra_memslots *cur = rcu_dereference_protected(vm->memslots, 1);
-	struct umbra_memslot_change chg;
-	struct umbra_memslots *set;
-
-	KUNIT_ASSERT_EQ(test, 0, umbra_memslot_check(cur, &mem, &chg));
-	KUNIT_ASSERT_EQ(test, chg.kind, UMBRA_MR_CREATE);
-	chg.slot.rmap = kvcalloc(npages, sizeof(*chg.slot.rmap), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, chg.slot.rmap);
-	set = umbra_memslots_apply(cur, &chg);
-	if (!set) {
-		kvfree(chg.slot.rmap);
-		KUNIT_FAIL_AND_ABORT(test, "no memory for the memslot set");
-	}
-	rcu_assign_pointer(vm->memslots, set);
-	kvfree(cur);
-}
-
-/* vCPU @id of @vm, with its MMU state, in vm->vcpus[] like a real one. */
+/* vCPU @id of @vm, with op_cpuid's MAXPA physical address bits. */
 static struct umbra_vcpu *add_vcpu(struct kunit *test, struct umbra_vm *vm,
 				   unsigned int id)
 {
 	struct umbra_vcpu *vcpu;
-	int r;
 
-	vcpu = kunit_kzalloc(test, sizeof(*vcpu), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, vcpu);
-	vcpu->vm = vm;
-	vcpu->id = id;
-	vcpu->cpu = -1;
-	mutex_init(&vcpu->mutex);
-	umbra_cpuid_caps(op_cpuid, ARRAY_SIZE(op_cpuid), &vcpu->caps);
+	vcpu = umbra_kunit_add_vcpu(test, vm, id, op_cpuid, ARRAY_SIZE(op_cpuid));
 	KUNIT_ASSERT_EQ(test, vcpu->caps.maxphyaddr, MAXPA);
-	r = umbra_mmu_vcpu_init(vcpu);
-	vm->vcpus[id] = vcpu;
-	vm->nr_vcpus++;
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, op_vcpu_destroy, vcpu));
-	KUNIT_ASSERT_EQ(test, r, 0);
 	return vcpu;
 }
 
@@ -313,7 +221,6 @@ static struct umbra_vcpu *add_vcpu(struct kunit *test, struct umbra_vm *vm,
  */
 static void op_env_init(struct kunit *test, struct op_env *env)
 {
-	struct umbra_memslots *empty;
 	struct umbra_vm *vm;
 	unsigned int i;
 
@@ -321,30 +228,12 @@ static void op_env_init(struct kunit *test, struct op_env *env)
 		.test = test, .maxpa = MAXPA,
 		.seed = 0x9e3779b97f4a7c15ULL,
 	};
-	env->ram_hva = user_pages(test, RAM_PAGES);
-	env->rom_hva = user_pages(test, ROM_PAGES);
-	KUNIT_ASSERT_NOT_NULL(test, current->mm);
-
-	vm = kunit_kzalloc(test, sizeof(*vm), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, vm);
-	KUNIT_ASSERT_EQ(test, 0, init_srcu_struct(&vm->srcu));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, op_srcu_cleanup, vm));
-	mutex_init(&vm->lock);
-	kref_init(&vm->ref);
-
-	empty = umbra_memslots_alloc_empty();
-	KUNIT_ASSERT_NOT_NULL(test, empty);
-	rcu_assign_pointer(vm->memslots, empty);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, op_memslots_free, vm));
-	add_slot(test, vm, 0, 0, RAM_PAGES, env->ram_hva, 0);
-	add_slot(test, vm, 1, ROM_GFN, ROM_PAGES, env->rom_hva, KVM_MEM_READONLY);
-
-	/* The shadow MMU's notifier goes on the mm kunit_vm_mmap() attached. */
-	mmgrab(current->mm);
-	vm->mm = current->mm;
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, op_mmdrop, vm->mm));
-	KUNIT_ASSERT_EQ(test, 0, umbra_mmu_vm_init(vm));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, op_mmu_vm_destroy, vm));
+	env->ram_hva = umbra_kunit_user_pages(test, RAM_PAGES);
+	env->rom_hva = umbra_kunit_user_pages(test, ROM_PAGES);
+	vm = umbra_kunit_vm_create(test);
+	umbra_kunit_add_slot(test, vm, 0, 0, RAM_PAGES, env->ram_hva, 0);
+	umbra_kunit_add_slot(test, vm, 1, ROM_GFN, ROM_PAGES, env->rom_hva,
+			     KVM_MEM_READONLY);
 
 	env->vm = vm;
 	env->vcpu = add_vcpu(test, vm, 0);
@@ -1100,29 +989,13 @@ static void umbra_pv_mmu_flush_bad_flags_eflags(struct kunit *test)
 /* The indirect shadow page of @gfn at @level, or NULL. */
 static struct umbra_sp *find_sp(struct op_env *env, u64 gfn, int level)
 {
-	struct umbra_mmu_vm *mmu = env->vm->mmu;
-	struct umbra_sp *sp, *found = NULL;
-	struct hlist_node *tmp;
-
-	spin_lock(&mmu->lock);
-	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
-		if (sp->role.level == level)
-			found = sp;
-	spin_unlock(&mmu->lock);
-	return found;
+	return umbra_kunit_find_sp(env->vm, gfn, level);
 }
 
 /* Tell @vcpu's MMU it runs in long mode on @cr3 (the backend's job). */
 static void set_cr3(struct op_env *env, struct umbra_vcpu *vcpu, u64 cr3)
 {
-	struct umbra_paging p = {
-		.cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP,
-		.cr3 = cr3,
-		.cr4 = X86_CR4_PAE,
-		.efer = EFER_LME | EFER_LMA | EFER_NX,
-	};
-
-	umbra_mmu_set_paging(vcpu, &p);
+	umbra_kunit_long_mode(vcpu, cr3, true);
 	if (vcpu == env->vcpu)
 		env->cr3 = cr3;
 	else
@@ -1233,15 +1106,7 @@ static void umbra_pv_mmu_flush_write_pte_drops_shadow(struct kunit *test)
 /* The host frame behind guest frame @gfn (RAM, present). */
 static u64 host_pfn(struct op_env *env, u64 gfn)
 {
-	struct page *page;
-	u64 pfn;
-
-	KUNIT_ASSERT_EQ(env->test, 1,
-			get_user_pages_fast(env->ram_hva + (gfn << PAGE_SHIFT), 1, 0,
-					    &page));
-	pfn = page_to_pfn(page);
-	put_page(page);
-	return pfn;
+	return umbra_kunit_host_pfn(env->test, env->ram_hva + (gfn << PAGE_SHIFT));
 }
 
 /*
