@@ -20,7 +20,10 @@
  *     (resync_spte()); one that changed its frame, or went away, is
  *     dropped (the next access faults and shadows the new value).
  *     Compare first and a store landing in between would leave a stale
- *     entry in a table marked in sync;
+ *     entry in a table marked in sync.  A protected table counts as in
+ *     sync from then on, before its entries are compared: an entry that
+ *     maps a table's frame (its own, or one resynced in the same flush)
+ *     is remade read-only, not writable as an unsync frame's may be;
  *   - before a frame gets a new shadow, its unsync shadows are resynced
  *     (umbra_sp_new_shadow()), so no two shadows of a frame disagree on
  *     whether it is protected.
@@ -107,7 +110,8 @@ static bool resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
 
 /*
  * Bring one unsync table up to date; its frame is already write-protected
- * and flushed.  Return: whether a flush is needed.
+ * and flushed, so it is in sync before any entry is remade (see the top
+ * of the file).  Return: whether a flush is needed.
  */
 static bool sync_sp(struct umbra_vm *vm, struct umbra_sp *sp)
 {
@@ -116,6 +120,8 @@ static bool sync_sp(struct umbra_vm *vm, struct umbra_sp *sp)
 	bool flush = false;
 	unsigned int i;
 
+	sp->unsync = false;
+	list_del_init(&sp->unsync_link);
 	if (slot && !(slot->flags & UMBRA_MEMSLOT_INVALID))
 		gptes = (u64 __user *)umbra_mmu_gfn_to_hva(slot, sp->gfn);
 	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
@@ -136,8 +142,6 @@ static bool sync_sp(struct umbra_vm *vm, struct umbra_sp *sp)
 		if (r || sp->role.level != 1 || !resync_spte(vm, sp, i, gpte))
 			umbra_spte_drop(vm, &sp->spt[i]);
 	}
-	sp->unsync = false;
-	list_del_init(&sp->unsync_link);
 	return flush;
 }
 
@@ -192,8 +196,11 @@ void umbra_mmu_guest_flush(struct umbra_vcpu *vcpu)
 		return;
 	idx = srcu_read_lock(&vm->srcu);
 	spin_lock(&mmu->lock);
-	list_for_each_entry(sp, &mmu->unsync, unsync_link)
+	list_for_each_entry(sp, &mmu->unsync, unsync_link) {
 		flush |= umbra_gfn_write_protect(vm, sp->gfn);
+		/* Protected: a table again for every entry remade below. */
+		sp->unsync = false;
+	}
 	if (flush)
 		umbra_mmu_flush_remote_tlbs(vm);
 	flush = false;
