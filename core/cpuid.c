@@ -280,7 +280,8 @@ static const struct kvm_cpuid_entry2 hypervisor_leaves[] = {
 	{ .function = UMBRA_CPUID_SIGNATURE, .eax = UMBRA_CPUID_FEATURES,
 	  .ebx = UMBRA_CPUID_SIG_EBX, .ecx = UMBRA_CPUID_SIG_ECX,
 	  .edx = UMBRA_CPUID_SIG_EDX },
-	{ .function = UMBRA_CPUID_FEATURES, .eax = UMBRA_PV_FEATURE_MMU_OP },
+	{ .function = UMBRA_CPUID_FEATURES,
+	  .eax = UMBRA_PV_FEATURE_MMU_OP | UMBRA_PV_FEATURE_DEFERRED_AD },
 };
 
 /**

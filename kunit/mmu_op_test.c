@@ -261,7 +261,7 @@ static void op_env_init(struct kunit *test, struct op_env *env)
 static long register_queue(struct op_env *env, u64 gpa, u64 npages)
 {
 	struct umbra_pv_effects fx = {};
-	long r = umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_QUEUE, gpa, npages, &fx);
+	long r = umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_QUEUE, gpa, npages, 0, &fx);
 
 	KUNIT_EXPECT_FALSE(env->test, fx.flush_tlb || fx.load_cr3);
 	if (!r)
@@ -298,15 +298,30 @@ static bool model_live_root(const struct op_env *env,
 	       (env->vcpu2 && cr3_is(env->cr3_2, gfn));
 }
 
+/* The checks of an op on a whole page: flags, alignment, RAM. */
+static u32 model_page_op(const struct umbra_mmu_op *op)
+{
+	if (op->flags || op->reserved)
+		return UMBRA_MMU_EFLAGS;
+	if (op->addr & ~PAGE_MASK)
+		return UMBRA_MMU_EALIGN;
+	if (!model_ram(op->addr))
+		return UMBRA_MMU_EBADGPA;
+	return UMBRA_MMU_OK;
+}
+
 /*
  * What pv.h says one op does: its status, and (if UMBRA_MMU_OK) its
- * effect on env->model and on @fx.
+ * effect on env->model, on @fx and on the op's own @val in the queue
+ * (@val_out: CLEAR_PTE hands back the entry's last value).
  */
 static u32 model_apply(struct op_env *env, const struct umbra_mmu_op *op,
-		       struct umbra_pv_effects *fx)
+		       struct umbra_pv_effects *fx, u64 *val_out)
 {
+	u32 status;
 	u64 *e;
 
+	*val_out = op->val;
 	switch (op->op) {
 	case UMBRA_MMU_OP_WRITE_PTE:
 	case UMBRA_MMU_OP_WRITE_PTE_KEEP_AD:
@@ -323,7 +338,7 @@ static u32 model_apply(struct op_env *env, const struct umbra_mmu_op *op,
 		else if (op->op == UMBRA_MMU_OP_WRITE_PTE_KEEP_AD)
 			*e = op->val | (*e & GPTE_AD);
 		else
-			*e = 0;
+			*val_out = xchg(e, 0);
 		return UMBRA_MMU_OK;
 	case UMBRA_MMU_OP_INVLPG:
 	case UMBRA_MMU_OP_FLUSH_TLB:
@@ -342,16 +357,14 @@ static u32 model_apply(struct op_env *env, const struct umbra_mmu_op *op,
 			fx->flush_tlb = true;
 		return UMBRA_MMU_OK;
 	case UMBRA_MMU_OP_RELEASE_PT:
-		if (op->flags || op->reserved)
-			return UMBRA_MMU_EFLAGS;
-		if (op->addr & ~PAGE_MASK)
-			return UMBRA_MMU_EALIGN;
-		if (!model_ram(op->addr))
-			return UMBRA_MMU_EBADGPA;
+		status = model_page_op(op);
 		/* Shadowed or not: a page umbra does not shadow is a no-op. */
-		if (model_live_root(env, fx, op->addr >> PAGE_SHIFT))
+		if (!status && model_live_root(env, fx, op->addr >> PAGE_SHIFT))
 			return UMBRA_MMU_ENOTPT;
-		return UMBRA_MMU_OK;
+		return status;
+	case UMBRA_MMU_OP_SYNC_AD:
+		/* Without deferred A/D nothing is owed: no entry changes. */
+		return model_page_op(op);
 	default:
 		return UMBRA_MMU_EOP;
 	}
@@ -367,6 +380,7 @@ static const char *op_name(u32 op)
 		[UMBRA_MMU_OP_FLUSH_TLB]	 = "FLUSH_TLB",
 		[UMBRA_MMU_OP_LOAD_CR3]		 = "LOAD_CR3",
 		[UMBRA_MMU_OP_RELEASE_PT]	 = "RELEASE_PT",
+		[UMBRA_MMU_OP_SYNC_AD]		 = "SYNC_AD",
 	};
 
 	return op < ARRAY_SIZE(names) && names[op] ? names[op] : "?";
@@ -430,33 +444,39 @@ static long flush_and_check(struct op_env *env, const struct umbra_mmu_op *ops,
 	struct umbra_vcpu_stats before = env->vcpu->stats;
 	struct umbra_mmu_op *got;
 	u32 *want_status;
+	u64 *want_val;
 	long want = n, ret;
 	unsigned int i;
 
 	want_status = kunit_kcalloc(test, max(nq, 1U), sizeof(*want_status), GFP_KERNEL);
+	want_val = kunit_kcalloc(test, max(nq, 1U), sizeof(*want_val), GFP_KERNEL);
 	got = kunit_kcalloc(test, max(nq, 1U), sizeof(*got), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, want_status);
+	KUNIT_ASSERT_NOT_NULL(test, want_val);
 	KUNIT_ASSERT_NOT_NULL(test, got);
 
 	snapshot_ram(env);
 	write_queue(env, ops, nq);
 	for (i = 0; i < n; i++) {
-		want_status[i] = model_apply(env, &ops[i], &want_fx);
+		want_status[i] = model_apply(env, &ops[i], &want_fx, &want_val[i]);
 		if (want_status[i] != UMBRA_MMU_OK) {
 			want = i + 1;
 			break;
 		}
 	}
 
-	ret = umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_FLUSH, n, 0, &fx);
+	ret = umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_FLUSH, n, 0, 0, &fx);
 	KUNIT_EXPECT_EQ_MSG(test, ret, want, "UMBRA_HC_MMU_FLUSH(%u)", n);
 
 	read_queue(env, got, nq);
 	for (i = 0; i < nq; i++) {
 		struct umbra_mmu_op exp = ops[i];
 
-		if (i < want)
+		if (i < want) {
 			exp.status = want_status[i];
+			if (exp.status == UMBRA_MMU_OK)
+				exp.val = want_val[i];
+		}
 		if (memcmp(&exp, &got[i], sizeof(exp)))
 			OP_MISMATCH(env,
 				    "op %u of %u (%s addr %#llx val %#llx flags %#x rsvd %#x): status %#x, want %#x%s",
@@ -476,6 +496,7 @@ static long flush_and_check(struct op_env *env, const struct umbra_mmu_op *ops,
 			before.hypercalls_mmu_flush + 1);
 
 	kunit_kfree(test, got);
+	kunit_kfree(test, want_val);
 	kunit_kfree(test, want_status);
 	if (fx_out)
 		*fx_out = fx;
@@ -499,7 +520,7 @@ static void expect_flush_refused(struct op_env *env, u64 n, long err)
 	snapshot_ram(env);
 	write_queue(env, ops, ARRAY_SIZE(ops));
 	KUNIT_EXPECT_EQ_MSG(test, umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_FLUSH,
-						     n, 0, &fx), err,
+						     n, 0, 0, &fx), err,
 			    "UMBRA_HC_MMU_FLUSH(%llu)", n);
 	read_queue(env, got, ARRAY_SIZE(got));
 	KUNIT_EXPECT_EQ(test, memcmp(ops, got, sizeof(ops)), 0);
@@ -615,7 +636,7 @@ static void umbra_pv_mmu_flush_write_pte_keep_ad_ok(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.failures, 0U);
 }
 
-/* CLEAR_PTE stores 0, whatever val and the old entry hold. */
+/* CLEAR_PTE stores 0, whatever val and the old entry hold, and returns the old. */
 static void umbra_pv_mmu_flush_clear_pte_ok(struct kunit *test)
 {
 	struct umbra_mmu_op op;
@@ -626,6 +647,8 @@ static void umbra_pv_mmu_flush_clear_pte_ok(struct kunit *test)
 	op = mkop(UMBRA_MMU_OP_CLEAR_PTE, ENTRY(2, 3), 0x999000 | GPTE_P, 0);
 	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
 	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(2, 3)), 0ULL);
+	read_queue(&env, &op, 1);
+	KUNIT_EXPECT_EQ(test, op.val, 0xabc000ULL | GPTE_ALL | GPTE_AD);
 	KUNIT_EXPECT_EQ(test, env.failures, 0U);
 }
 
@@ -886,7 +909,7 @@ static void umbra_pv_mmu_flush_misaligned_ealign(struct kunit *test)
 /* Op numbers pv.h does not define. */
 static void umbra_pv_mmu_flush_unknown_op_eop(struct kunit *test)
 {
-	static const u32 bad[] = { 0, UMBRA_MMU_OP_RELEASE_PT + 1, 0x100,
+	static const u32 bad[] = { 0, UMBRA_MMU_OP_SYNC_AD + 1, 0x100,
 				   0x80000001, U32_MAX };
 	struct op_env env;
 	unsigned int i;
@@ -1542,7 +1565,7 @@ static void umbra_pv_hypercall_unknown_enosys(struct kunit *test)
 		struct umbra_pv_effects fx = {};
 
 		KUNIT_EXPECT_EQ_MSG(test, umbra_pv_hypercall(env.vcpu, nrs[i],
-							     QUEUE_GPA, 2, &fx),
+							     QUEUE_GPA, 2, 0, &fx),
 				    -1000L, "nr %#llx", nrs[i]);
 		KUNIT_EXPECT_FALSE(test, fx.flush_tlb || fx.load_cr3);
 	}
@@ -1559,11 +1582,11 @@ static void umbra_pv_hypercall_dispatches_queue_and_flush(struct kunit *test)
 	struct op_env env;
 
 	op_env_init(test, &env);
-	KUNIT_EXPECT_EQ(test, umbra_pv_mmu_queue(env.vcpu, QUEUE_GPA, 1),
+	KUNIT_EXPECT_EQ(test, umbra_pv_mmu_queue(env.vcpu, QUEUE_GPA, 1, 0),
 			(long)-UMBRA_PV_EINVAL);
-	KUNIT_EXPECT_EQ(test, umbra_pv_mmu_queue(env.vcpu, HOLE_GFN << PAGE_SHIFT, 2),
+	KUNIT_EXPECT_EQ(test, umbra_pv_mmu_queue(env.vcpu, HOLE_GFN << PAGE_SHIFT, 2, 0),
 			(long)-UMBRA_PV_EFAULT);
-	KUNIT_ASSERT_EQ(test, umbra_pv_mmu_queue(env.vcpu, QUEUE_GPA, 3), 0L);
+	KUNIT_ASSERT_EQ(test, umbra_pv_mmu_queue(env.vcpu, QUEUE_GPA, 3, 0), 0L);
 	env.queue_gpa = QUEUE_GPA;
 	KUNIT_EXPECT_EQ(test, env.vcpu->pv_queue_ops, 3 * UMBRA_MMU_OPS_PER_PAGE);
 
@@ -1576,6 +1599,173 @@ static void umbra_pv_hypercall_dispatches_queue_and_flush(struct kunit *test)
 	op.addr = ENTRY(6, 7);
 	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
 	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/* --- Deferred A/D ----------------------------------------------------- */
+
+/* One op through the queue, without the model: deferred A/D writes D. */
+static u32 run_op(struct op_env *env, struct umbra_mmu_op *op)
+{
+	struct umbra_pv_effects fx = {};
+
+	write_queue(env, op, 1);
+	KUNIT_EXPECT_EQ(env->test, 1L,
+			umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_FLUSH, 1, 0, 0, &fx));
+	read_queue(env, op, 1);
+	return op->status;
+}
+
+/* WRITE_PTE of @val into entry @idx of the shadowed PT; Return: its spte. */
+static u64 put_leaf(struct op_env *env, struct umbra_sp *pt, unsigned int idx,
+		    u64 val)
+{
+	struct umbra_mmu_op op = mkop(UMBRA_MMU_OP_WRITE_PTE,
+				      SH_ENTRY(PT_GFN, idx), val, 0);
+
+	KUNIT_EXPECT_EQ(env->test, UMBRA_MMU_OK, run_op(env, &op));
+	return READ_ONCE(pt->spt[idx]);
+}
+
+/* What the CPU does on the first write through a deferred spte. */
+static void cpu_dirties(struct umbra_sp *pt, unsigned int idx)
+{
+	set_bit(ilog2(SPTE_ACCESSED), (unsigned long *)&pt->spt[idx]);
+	set_bit(ilog2(SPTE_DIRTY), (unsigned long *)&pt->spt[idx]);
+}
+
+/*
+ * Deferred A/D (ad.c, pv.h): with UMBRA_MMU_QUEUE_DEFERRED_AD a clean,
+ * writable leaf entry is mapped writable at once, accessed or not, and the
+ * A/D it lacks are owed; every way the spte can go hands on the bits the
+ * CPU set: SYNC_AD, a KEEP_AD rewrite of the same frame, CLEAR_PTE (in
+ * @val), write protection followed by a drop, a zap (paid later, and only
+ * while the entry still maps the frame).  Past the bound entries map the
+ * old way.
+ */
+static void umbra_pv_mmu_deferred_ad(struct kunit *test)
+{
+	const u64 frame = SH_LEAF2_GFN << PAGE_SHIFT, clean = frame | GPTE_ALL | GPTE_A;
+	struct umbra_mmu_vm *mmu;
+	struct umbra_pv_effects fx = {};
+	struct umbra_mmu_op op;
+	struct umbra_sp *pt;
+	struct op_env env;
+	LIST_HEAD(zapped);
+	u64 spte, synced;
+
+	shadow_init(test, &env);
+	mmu = env.vm->mmu;
+	pt = find_sp(&env, PT_GFN, 1);
+	KUNIT_EXPECT_EQ(test, -(long)UMBRA_PV_EINVAL,
+			umbra_pv_hypercall(env.vcpu, UMBRA_HC_MMU_QUEUE, QUEUE_GPA,
+					   QUEUE_PAGES, 2, &fx));
+	KUNIT_ASSERT_EQ(test, 0L,
+			umbra_pv_hypercall(env.vcpu, UMBRA_HC_MMU_QUEUE, QUEUE_GPA,
+					   QUEUE_PAGES, UMBRA_MMU_QUEUE_DEFERRED_AD, &fx));
+
+	/* Mapped writable and clean; the entry's D stays clear. */
+	spte = put_leaf(&env, pt, 6, clean);
+	KUNIT_EXPECT_TRUE(test, spte_writable(spte) && (spte & SPTE_AD_DEFERRED) &&
+			  !(spte & SPTE_DIRTY));
+	KUNIT_EXPECT_EQ(test, mmu->nr_ad_live, 1U);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 6)), clean);
+
+	/* SYNC_AD of a clean one changes nothing; of a dirty one pays. */
+	op = mkop(UMBRA_MMU_OP_SYNC_AD, PT_GFN << PAGE_SHIFT, 0, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 6)), clean);
+	cpu_dirties(pt, 6);
+	synced = env.vcpu->stats.ad_synced;
+	op = mkop(UMBRA_MMU_OP_SYNC_AD, PT_GFN << PAGE_SHIFT, 0, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 6)), clean | GPTE_D);
+	spte = READ_ONCE(pt->spt[6]);
+	KUNIT_EXPECT_TRUE(test, spte_writable(spte) && (spte & SPTE_DIRTY));
+	KUNIT_EXPECT_EQ(test, env.vcpu->stats.ad_synced, synced + 1);
+	/* Paid: a second SYNC_AD owes nothing. */
+	op = mkop(UMBRA_MMU_OP_SYNC_AD, PT_GFN << PAGE_SHIFT, 0, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, env.vcpu->stats.ad_synced, synced + 1);
+	op = mkop(UMBRA_MMU_OP_SYNC_AD, HOLE_GFN << PAGE_SHIFT, 0, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_EBADGPA, run_op(&env, &op));
+
+	/*
+	 * Not even accessed: mapped all the same, without A; a read marks A
+	 * only, and SYNC_AD pays just that.  It stays deferred for the D.
+	 */
+	spte = put_leaf(&env, pt, 13, clean & ~GPTE_A);
+	KUNIT_EXPECT_TRUE(test, spte_writable(spte) && (spte & SPTE_AD_DEFERRED) &&
+			  !(spte & (SPTE_ACCESSED | SPTE_DIRTY)));
+	set_bit(ilog2(SPTE_ACCESSED), (unsigned long *)&pt->spt[13]);
+	op = mkop(UMBRA_MMU_OP_SYNC_AD, PT_GFN << PAGE_SHIFT, 0, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 13)), clean);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(pt->spt[13]) & SPTE_AD_DEFERRED);
+	cpu_dirties(pt, 13);
+	op = mkop(UMBRA_MMU_OP_SYNC_AD, PT_GFN << PAGE_SHIFT, 0, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 13)), clean | GPTE_D);
+
+	/* KEEP_AD taking W away, same frame: the D stays in the entry. */
+	put_leaf(&env, pt, 7, clean);
+	cpu_dirties(pt, 7);
+	op = mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, SH_ENTRY(PT_GFN, 7),
+		  frame | GPTE_P | GPTE_U, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 7)),
+			frame | GPTE_P | GPTE_U | GPTE_AD);
+
+	/* CLEAR_PTE hands the D back in @val. */
+	put_leaf(&env, pt, 8, clean);
+	cpu_dirties(pt, 8);
+	op = mkop(UMBRA_MMU_OP_CLEAR_PTE, SH_ENTRY(PT_GFN, 8), 0, 0);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, op.val, clean | GPTE_D);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 8)), 0ULL);
+
+	/* Write protection keeps the D the CPU set; the drop pays it. */
+	put_leaf(&env, pt, 9, clean);
+	cpu_dirties(pt, 9);
+	spin_lock(&mmu->lock);
+	umbra_gfn_write_protect(env.vm, SH_LEAF2_GFN);
+	spte = READ_ONCE(pt->spt[9]);
+	KUNIT_EXPECT_TRUE(test, !spte_writable(spte) && (spte & SPTE_DIRTY) &&
+			  (spte & SPTE_AD_DEFERRED));
+	umbra_spte_drop(env.vm, &pt->spt[9]);
+	spin_unlock(&mmu->lock);
+	KUNIT_EXPECT_EQ(test, mmu->nr_ad_pending, 1U);
+	umbra_mmu_ad_sync(env.vcpu);
+	KUNIT_EXPECT_EQ(test, mmu->nr_ad_pending, 0U);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 9)), clean | GPTE_D);
+
+	/* No room left: a clean entry maps read-only, as without the flag. */
+	mmu->ad_max = mmu->nr_ad_live + mmu->nr_ad_pending;
+	spte = put_leaf(&env, pt, 10, clean);
+	KUNIT_EXPECT_TRUE(test, spte_present(spte) && !spte_writable(spte) &&
+			  !(spte & SPTE_AD_DEFERRED));
+	mmu->ad_max = UMBRA_AD_MAX;
+
+	/*
+	 * A zap of the whole table (the pool, a host invalidation) owes the
+	 * D of entries 11 and 12; 12 is rewritten to another frame before
+	 * umbra pays, so only 11 gets it.
+	 */
+	put_leaf(&env, pt, 11, clean);
+	put_leaf(&env, pt, 12, clean);
+	cpu_dirties(pt, 11);
+	cpu_dirties(pt, 12);
+	spin_lock(&mmu->lock);
+	umbra_sp_zap_gfn(env.vm, PT_GFN, &zapped);
+	spin_unlock(&mmu->lock);
+	umbra_mmu_flush_and_free(env.vm, true, &zapped);
+	KUNIT_EXPECT_EQ(test, mmu->nr_ad_pending, 2U);
+	KUNIT_EXPECT_EQ(test, mmu->nr_ad_live, 0U);
+	write_u64(&env, SH_ENTRY(PT_GFN, 12), (SH_LEAF_GFN << PAGE_SHIFT) | GPTE_ALL | GPTE_A);
+	umbra_mmu_ad_sync(env.vcpu);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 11)), clean | GPTE_D);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 12)),
+			(SH_LEAF_GFN << PAGE_SHIFT) | GPTE_ALL | GPTE_A);
+	KUNIT_EXPECT_EQ(test, mmu->nr_ad_pending, 0U);
 }
 
 static struct kunit_case umbra_mmu_op_cases[] = {
@@ -1596,6 +1786,7 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_bad_flags_eflags),
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_drops_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_prefills_accessed_leaf),
+	KUNIT_CASE(umbra_pv_mmu_deferred_ad),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_pt_zaps_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_live_root_enotpt),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_previous_root_ok),

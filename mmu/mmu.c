@@ -105,6 +105,24 @@ u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn)
 }
 
 /**
+ * umbra_mmu_ram_hva - the VMM's address of guest RAM byte @gpa
+ * @vm: the VM
+ * @gpa: the byte
+ *
+ * Writable RAM only: a read-only slot, a slot being deleted or no slot
+ * at all gives NULL.  Context: inside umbra_vm.srcu.
+ */
+void __user *umbra_mmu_ram_hva(struct umbra_vm *vm, u64 gpa)
+{
+	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, gpa >> PAGE_SHIFT);
+
+	if (!slot || (slot->flags & (KVM_MEM_READONLY | UMBRA_MEMSLOT_INVALID)))
+		return NULL;
+	return (void __user *)(umbra_mmu_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+			       (gpa & ~PAGE_MASK));
+}
+
+/**
  * umbra_mmu_vm_init - the shadow MMU of a new VM
  * @vm: the VM, created by the current process
  *
@@ -123,6 +141,7 @@ int umbra_mmu_vm_init(struct umbra_vm *vm)
 	INIT_LIST_HEAD(&mmu->active);
 	INIT_LIST_HEAD(&mmu->unsync);
 	mmu->max_sps = max(READ_ONCE(max_shadow_pages), 64UL);
+	mmu->ad_max = UMBRA_AD_MAX;
 	mmu->vm = vm;
 	vm->mmu = mmu;
 
@@ -151,7 +170,8 @@ void umbra_mmu_vm_destroy(struct umbra_vm *vm)
 	spin_unlock(&mmu->lock);
 	/* No vCPU is left to run on these: nothing to flush. */
 	umbra_sp_free_list(&zapped);
-	WARN_ON_ONCE(mmu->nr_sps);
+	WARN_ON_ONCE(mmu->nr_sps || mmu->nr_ad_live);
+	umbra_mmu_ad_free(mmu);
 	kfree(mmu);
 	vm->mmu = NULL;
 }

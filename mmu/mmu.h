@@ -156,6 +156,12 @@ struct umbra_sp {
  * @unsync:	unsync shadow pages, see umbra_sp.unsync
  * @created:	shadow pages created, ever
  * @zapped:	shadow pages zapped, ever
+ * @ad_pending:	deferred A/D (ad.c): D bits owed to guest PTEs whose
+ *		sptes are gone, UMBRA_AD_MAX slots once enabled, else NULL
+ * @nr_ad_pending: entries in @ad_pending
+ * @nr_ad_live:	sptes with SPTE_AD_DEFERRED; with @nr_ad_pending at most
+ *		@ad_max, so that a dropped one always finds a slot
+ * @ad_max:	that bound (UMBRA_AD_MAX; KUnit lowers it)
  * @vm:		back pointer
  */
 struct umbra_mmu_vm {
@@ -170,6 +176,10 @@ struct umbra_mmu_vm {
 	struct list_head unsync;
 	u64 created;
 	u64 zapped;
+	struct umbra_ad_pending *ad_pending;
+	unsigned int nr_ad_pending;
+	unsigned int nr_ad_live;
+	unsigned int ad_max;
 	struct umbra_vm *vm;
 };
 
@@ -288,6 +298,7 @@ void *umbra_mmu_cache_alloc(struct umbra_vcpu *vcpu);
 struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu);
 struct umbra_memslot *umbra_mmu_gfn_to_slot(struct umbra_vm *vm, u64 gfn);
 u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn);
+void __user *umbra_mmu_ram_hva(struct umbra_vm *vm, u64 gpa);
 
 /* walk.c: the guest page-table walker */
 struct umbra_walk {
@@ -318,6 +329,7 @@ struct umbra_sp *umbra_sp_get(struct umbra_vcpu *vcpu, u64 gfn,
 			union umbra_sp_role role, bool *created);
 int umbra_sp_link(struct umbra_vcpu *vcpu, u64 *sptep, struct umbra_sp *child);
 void umbra_spte_drop(struct umbra_vm *vm, u64 *sptep);
+u64 umbra_spte_drop_owed(struct umbra_vm *vm, u64 *sptep);
 bool umbra_sp_zap(struct umbra_vm *vm, struct umbra_sp *sp, struct list_head *zapped);
 bool umbra_sp_zap_gfn(struct umbra_vm *vm, u64 gfn, struct list_head *zapped);
 bool umbra_gfn_is_shadowed(struct umbra_vm *vm, u64 gfn);
@@ -331,6 +343,31 @@ void umbra_sp_zap_all(struct umbra_vm *vm, struct list_head *zapped);
 bool umbra_sp_try_unsync(struct umbra_vm *vm, u64 gfn);
 bool umbra_sp_new_shadow(struct umbra_vm *vm, u64 gfn);
 u64 umbra_sp_leaf_gfn(struct umbra_sp *sp, unsigned int idx);
+
+/* ad.c: deferred A/D */
+#define UMBRA_AD_MAX	16384	/* deferred-A/D sptes per VM, live + pending */
+
+/**
+ * struct umbra_ad_pending - A/D bits owed to a guest PTE
+ * @gpa:	the guest PTE
+ * @gpte:	the value the dropped spte was made from: the bits go there
+ *		only while the PTE still maps that frame
+ * @bits:	_PAGE_ACCESSED and/or _PAGE_DIRTY
+ */
+struct umbra_ad_pending {
+	u64 gpa;
+	u64 gpte;
+	u64 bits;
+};
+
+void umbra_mmu_ad_free(struct umbra_mmu_vm *mmu);
+bool umbra_ad_may_defer(struct umbra_mmu_vm *mmu);
+u64 umbra_ad_spte(struct umbra_mmu_vm *mmu, u64 spte, u64 gpte);
+u64 umbra_ad_drop(struct umbra_vm *vm, struct umbra_sp *sp, unsigned int idx);
+void umbra_ad_owe(struct umbra_vm *vm, struct umbra_sp *sp, unsigned int idx,
+		  u64 bits);
+void umbra_ad_write_protect(u64 *sptep);
+void umbra_ad_pay(u64 __user *ptr, u64 entry, u64 bits);
 
 /* flush.c: the TLB flush rule */
 void umbra_sp_free_list(struct list_head *zapped);

@@ -45,17 +45,6 @@ static bool drop_mirrors(struct umbra_vm *vm, u64 gfn, unsigned int off,
 	return flush;
 }
 
-/* The VMM's address of RAM byte @gpa (writable RAM only), or NULL. */
-static void __user *ram_hva(struct umbra_vm *vm, u64 gpa)
-{
-	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, gpa >> PAGE_SHIFT);
-
-	if (!slot || (slot->flags & (KVM_MEM_READONLY | UMBRA_MEMSLOT_INVALID)))
-		return NULL;
-	return (void __user *)(umbra_mmu_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
-			       (gpa & ~PAGE_MASK));
-}
-
 /**
  * umbra_mmu_emulate_write - apply a guest store to guest memory and shadow
  * @vcpu: the vCPU that made it
@@ -80,7 +69,7 @@ int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 	if (WARN_ON_ONCE(!len || off + len > PAGE_SIZE))
 		return -EFAULT;
 	idx = srcu_read_lock(&vm->srcu);
-	hva = ram_hva(vm, gpa);
+	hva = umbra_mmu_ram_hva(vm, gpa);
 	if (!hva || copy_to_user(hva, val, len)) {
 		r = -EFAULT;
 		goto out;
@@ -99,8 +88,9 @@ out:
  * the guest's next access does not fault.  Only an entry whose A bit is
  * set: with A clear the first access must go through the walker, which
  * sets it.  Writable only with D set, for the same reason (fault.c).
- * The host page is looked up before mmu_lock without faulting it in, and
- * the notifier sequence tells whether it went away in between.
+ * Under deferred A/D (ad.c) neither is needed: the spte is made without
+ * the A and D the entry lacks, and the CPU marks it.  The host page is looked up before mmu_lock without faulting it
+ * in, and the notifier sequence tells whether it went away in between.
  */
 struct prefill {
 	struct page *page;
@@ -117,7 +107,8 @@ static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val, struct prefill *pf)
 	bool want_write;
 
 	pf->page = NULL;
-	if (!(val & _PAGE_PRESENT) || !(val & _PAGE_ACCESSED) ||
+	if (!(val & _PAGE_PRESENT) ||
+	    (!(val & _PAGE_ACCESSED) && !READ_ONCE(mmu->ad_pending)) ||
 	    (val & umbra_mmu_rsvd_bits(vcpu, 1, val)))
 		return;
 	pf->gfn = (val & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT;
@@ -125,8 +116,8 @@ static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val, struct prefill *pf)
 	if (!slot || (slot->flags & UMBRA_MEMSLOT_INVALID))
 		return;
 	hva = umbra_mmu_gfn_to_hva(slot, pf->gfn);
-	want_write = (val & _PAGE_RW) && (val & _PAGE_DIRTY) &&
-		     !(slot->flags & KVM_MEM_READONLY);
+	want_write = (val & _PAGE_RW) && !(slot->flags & KVM_MEM_READONLY) &&
+		     ((val & _PAGE_DIRTY) || READ_ONCE(mmu->ad_pending));
 	pf->seq = READ_ONCE(mmu->invalidate_seq);
 	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
 	pf->host_writable = want_write &&
@@ -135,30 +126,51 @@ static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val, struct prefill *pf)
 		pf->page = NULL;
 }
 
-/* Under mmu_lock: install @val's translation in a leaf table's entry. */
-static void prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
+/*
+ * Under mmu_lock: install @val's translation in a leaf table's entry.
+ * Return: whether it is writable (the host page may get dirty).
+ */
+static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 			    unsigned int idx, u64 val, const struct prefill *pf)
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	bool shadowed, defer;
 	unsigned long *head;
 	u64 spte;
 
 	if (!pf->page || sp->role.level != 1 || mmu->invalidate_in_progress ||
 	    mmu->invalidate_seq != pf->seq)
-		return;
+		return false;
+	/*
+	 * One op may install into every shadow of the table (one per role),
+	 * each rmap entry perhaps taking a descriptor: stop when the cache
+	 * the op filled runs out, rather than fail in umbra_rmap_add().
+	 */
+	if (!vcpu->mmu->nr_cache)
+		return false;
 	head = umbra_gfn_rmap(vm, pf->gfn);
 	if (!head)
-		return;
+		return false;
+	shadowed = umbra_gfn_is_shadowed(vm, pf->gfn);
+	/* Without A, or clean and writable: only as a deferred spte (ad.c). */
+	defer = (!(val & _PAGE_ACCESSED) ||
+		 ((val & _PAGE_RW) && !(val & _PAGE_DIRTY) && pf->host_writable)) &&
+		umbra_ad_may_defer(mmu);
+	if (!(val & _PAGE_ACCESSED) && !defer)
+		return false;
 	spte = leaf_spte(page_to_pfn(pf->page),
 			 sp->role.access & gpte_access(val, sp->role.nxe),
-			 sp->role.nxe, pf->host_writable,
-			 umbra_gfn_is_shadowed(vm, pf->gfn), val & _PAGE_DIRTY);
+			 sp->role.nxe, pf->host_writable, shadowed,
+			 (val & _PAGE_DIRTY) || defer);
 	if (umbra_rmap_add(vcpu, head, &sp->spt[idx]))
-		return;
+		return false;
+	if (defer)
+		spte = umbra_ad_spte(mmu, spte, val);
 	sp->gptes[idx] = val;
 	WRITE_ONCE(sp->spt[idx], spte);
 	spte_check(spte);
+	return spte_writable(spte);
 }
 
 /**
@@ -167,30 +179,35 @@ static void prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
  * @gpa: the entry, 8-byte aligned, in writable RAM
  * @val: the new value
  * @keep_ad: keep the accessed and dirty bits the entry has now
+ * @old: set to the entry's previous value, with the A/D bits its mapping
+ *	 gathered under deferred A/D (ad.c) folded in
  * @flush: set when a remote TLB flush is due before the batch ends
  *
  * The shadow entries that mirrored the old value are dropped and, for a
  * present leaf entry the guest has marked accessed, the new translation is
  * installed at once (see struct prefill).  The entry is written with a
- * compare-and-exchange loop when @keep_ad is set: the walker may be
- * setting A/D in it concurrently, and a plain read-modify-write could lose
- * its update.
+ * compare-and-exchange loop: the walker may be setting A/D in it
+ * concurrently, and a plain read-modify-write could lose its update.
+ *
+ * The A/D bits the CPU set in a dropped deferred spte are the old
+ * mapping's: they stay in the entry if the new value maps the same frame
+ * (a change of rights, say), and otherwise are only reported in @old.
  *
  * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
  * Return: 0, or -EFAULT if @gpa is not writable RAM.
  */
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
-			 bool keep_ad, bool *flush)
+			 bool keep_ad, u64 *old, bool *flush)
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
-	u64 __user *ptr = ram_hva(vm, gpa);
+	u64 __user *ptr = umbra_mmu_ram_hva(vm, gpa);
 	unsigned int idx = (gpa & ~PAGE_MASK) / 8;
+	bool prefill, writable = false;
+	u64 owed = 0;
 	struct hlist_node *tmp;
 	struct prefill pf;
 	struct umbra_sp *sp;
-	bool prefill;
-	u64 old;
 
 	if (!ptr)
 		return -EFAULT;
@@ -199,24 +216,20 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 	 * still happens in full, only without the prefill.
 	 */
 	prefill = !umbra_mmu_topup(vcpu);
-	if (keep_ad) {
-		if (get_user(old, ptr))
-			return -EFAULT;
-		for (;;) {
-			u64 want = val | (old & (_PAGE_ACCESSED | _PAGE_DIRTY));
-			int r;
-
-			if (!user_access_begin(ptr, sizeof(*ptr)))
-				return -EFAULT;
-			r = !unsafe_try_cmpxchg_user(ptr, &old, want, efault);
-			user_access_end();
-			if (!r) {
-				val = want;
-				break;
-			}
-		}
-	} else if (put_user(val, ptr)) {
+	if (get_user(*old, ptr))
 		return -EFAULT;
+	for (;;) {
+		u64 want = keep_ad ? val | (*old & (_PAGE_ACCESSED | _PAGE_DIRTY)) : val;
+		bool done;
+
+		if (!user_access_begin(ptr, sizeof(*ptr)))
+			return -EFAULT;
+		done = unsafe_try_cmpxchg_user(ptr, old, want, efault);
+		user_access_end();
+		if (done) {
+			val = want;
+			break;
+		}
 	}
 
 	if (prefill)
@@ -226,16 +239,20 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 	spin_lock(&mmu->lock);
 	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT) {
 		if (spte_present(sp->spt[idx])) {
-			umbra_spte_drop(vm, &sp->spt[idx]);
+			owed |= umbra_spte_drop_owed(vm, &sp->spt[idx]);
 			*flush = true;
 		}
-		prefill_install(vcpu, sp, idx, val, &pf);
+		writable |= prefill_install(vcpu, sp, idx, val, &pf);
 	}
 	spin_unlock(&mmu->lock);
 	if (pf.page) {
-		if (pf.host_writable && (val & _PAGE_DIRTY))
+		if (writable)
 			set_page_dirty_lock(pf.page);
 		put_page(pf.page);
+	}
+	if (owed) {
+		*old |= owed;
+		umbra_ad_pay(ptr, *old, owed);
 	}
 	return 0;
 efault:
@@ -286,7 +303,7 @@ int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
 	u64 gfn = gpa >> PAGE_SHIFT;
 
-	if (!ram_hva(vm, gpa))
+	if (!umbra_mmu_ram_hva(vm, gpa))
 		return -EFAULT;		/* not RAM, or read-only RAM (pv.h) */
 	if (gfn_is_live_root(vcpu, gfn, cr3))
 		return -EBUSY;

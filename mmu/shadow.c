@@ -103,29 +103,51 @@ int umbra_sp_link(struct umbra_vcpu *vcpu, u64 *sptep, struct umbra_sp *child)
 }
 
 /**
- * umbra_spte_drop - make an spte not present, unhooking what it referenced
+ * umbra_spte_drop_owed - make an spte not present; deferred A/D is yours
  * @vm: the VM
  * @sptep: the entry (present or not)
  *
  * A leaf spte leaves its frame's rmap; an upper-level one leaves its
  * child's parent list (the child stays cached).  The caller flushes.
+ *
+ * Return: the A/D bits a deferred spte owed its guest PTE (ad.c), now
+ * the caller's to hand on; 0 for any other.
  */
-void umbra_spte_drop(struct umbra_vm *vm, u64 *sptep)
+u64 umbra_spte_drop_owed(struct umbra_vm *vm, u64 *sptep)
 {
 	struct umbra_sp *sp = sptep_sp(sptep);
 	u64 spte = *sptep;
 	unsigned long *head;
 
 	if (!spte_present(spte))
-		return;
+		return 0;
 	if (sp->role.level == 1) {
 		head = umbra_gfn_rmap(vm, umbra_sp_leaf_gfn(sp, sptep_index(sptep)));
 		if (head)
 			umbra_rmap_remove(head, sptep);
+		if (spte & SPTE_AD_DEFERRED)
+			return umbra_ad_drop(vm, sp, sptep_index(sptep));
 	} else {
 		umbra_rmap_remove(&spte_child(spte)->parents, sptep);
 	}
 	WRITE_ONCE(*sptep, 0);
+	return 0;
+}
+
+/**
+ * umbra_spte_drop - make an spte not present, unhooking what it referenced
+ * @vm: the VM
+ * @sptep: the entry (present or not)
+ *
+ * As umbra_spte_drop_owed(); what a deferred spte owes goes on the list
+ * of A/D bits owed to guest PTEs (ad.c).  The caller flushes.
+ */
+void umbra_spte_drop(struct umbra_vm *vm, u64 *sptep)
+{
+	u64 bits = umbra_spte_drop_owed(vm, sptep);
+
+	if (bits)
+		umbra_ad_owe(vm, sptep_sp(sptep), sptep_index(sptep), bits);
 }
 
 /**
@@ -259,7 +281,10 @@ bool umbra_gfn_write_protect(struct umbra_vm *vm, u64 gfn)
 		if (!(spte & (SPTE_WRITABLE | SPTE_MMU_WRITABLE)))
 			continue;
 		flush |= spte_writable(spte);
-		WRITE_ONCE(*sptep, spte & ~(SPTE_WRITABLE | SPTE_MMU_WRITABLE));
+		if (spte & SPTE_AD_DEFERRED)
+			umbra_ad_write_protect(sptep);	/* volatile: keep D */
+		else
+			WRITE_ONCE(*sptep, spte & ~(SPTE_WRITABLE | SPTE_MMU_WRITABLE));
 	}
 	return flush;
 }

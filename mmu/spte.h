@@ -34,6 +34,9 @@
  *     MMU-writable too, so that writer keeps its hands off.
  *   - When an MMU-writable spte loses W, remote TLBs are flushed before
  *     anyone relies on the protection (mmu/flush.c).
+ *   - An SPTE_AD_DEFERRED spte is volatile: the CPU may set its D at any
+ *     time, so it is changed only atomically (xchg, cmpxchg), and whoever
+ *     drops it hands a set D on to the guest PTE (mmu/ad.c).
  *   - The frame of a present leaf spte is a page of the VM's memory whose
  *     reference the MMU notifier protects (mmu/notifier.c): it is zapped
  *     before the host frees, moves or swaps that page.
@@ -54,6 +57,7 @@
 #define SPTE_NX			_PAGE_NX
 #define SPTE_HOST_WRITABLE	BIT_ULL(9)
 #define SPTE_MMU_WRITABLE	BIT_ULL(10)
+#define SPTE_AD_DEFERRED	BIT_ULL(11)
 #define SPTE_PFN_MASK		GENMASK_ULL(51, 12)
 
 /* Upper-level sptes: everything allowed; the leaf decides. */
@@ -63,6 +67,7 @@
 #define SPTE_SOFTWARE_AVAILABLE	GENMASK_ULL(11, 9)
 static_assert(!(SPTE_HOST_WRITABLE & ~SPTE_SOFTWARE_AVAILABLE));
 static_assert(!(SPTE_MMU_WRITABLE & ~SPTE_SOFTWARE_AVAILABLE));
+static_assert(!(SPTE_AD_DEFERRED & ~SPTE_SOFTWARE_AVAILABLE));
 static_assert(SPTE_HOST_WRITABLE != SPTE_MMU_WRITABLE);
 
 static inline bool spte_present(u64 spte)

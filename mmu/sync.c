@@ -94,6 +94,7 @@ static bool resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
 	u64 old = sp->spt[i], spte;
 
 	if (!(gpte & _PAGE_PRESENT) || !(gpte & _PAGE_ACCESSED) ||
+	    (old & SPTE_AD_DEFERRED) ||	/* dropping it hands its D on */
 	    ((gpte ^ sp->gptes[i]) & frame) ||
 	    (!sp->role.nxe && (gpte & _PAGE_NX)))
 		return false;

@@ -3,7 +3,7 @@
  * hypercall.c - umbra's hypercalls, dispatched by number
  *
  * The backend traps VMMCALL and hands the number and arguments here (KVM's
- * register convention: RAX = number, RBX, RCX = the first arguments); the
+ * register convention: RAX = number, RBX, RCX, RDX = the first arguments); the
  * result goes back in RAX.  Every number is documented in include/umbra/pv.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -20,17 +20,18 @@
  * @nr: RAX
  * @a0: RBX
  * @a1: RCX
+ * @a2: RDX
  * @fx: what the backend must do afterwards
  *
  * Context: process context, the vCPU's mutex held, may sleep.
  * Return: the value for RAX.
  */
 long umbra_pv_hypercall(struct umbra_vcpu *vcpu, u64 nr, u64 a0, u64 a1,
-			struct umbra_pv_effects *fx)
+			u64 a2, struct umbra_pv_effects *fx)
 {
 	switch (nr) {
 	case UMBRA_HC_MMU_QUEUE:
-		return umbra_pv_mmu_queue(vcpu, a0, a1);
+		return umbra_pv_mmu_queue(vcpu, a0, a1, a2);
 	case UMBRA_HC_MMU_FLUSH:
 		return umbra_pv_mmu_flush(vcpu, a0, fx);
 	default:

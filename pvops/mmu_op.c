@@ -48,15 +48,19 @@ static struct umbra_mmu_op __user *queue_hva(struct umbra_vcpu *vcpu)
  * @vcpu: the vCPU
  * @gpa: the area's first byte, page aligned; 0 unregisters
  * @npages: its size, UMBRA_MMU_QUEUE_PAGES_MIN .. _MAX
+ * @flags: UMBRA_MMU_QUEUE_DEFERRED_AD, or 0
  *
  * Return: 0, -UMBRA_PV_EINVAL, or -UMBRA_PV_EFAULT if the area is not
  * writable RAM in one memslot.
  */
-long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages)
+long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages,
+			u64 flags)
 {
 	int idx;
 	bool ok;
 
+	if (flags & ~(u64)UMBRA_MMU_QUEUE_DEFERRED_AD)
+		return -UMBRA_PV_EINVAL;
 	if (!gpa) {
 		vcpu->pv_queue_gpa = 0;
 		vcpu->pv_queue_ops = 0;
@@ -70,17 +74,20 @@ long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages)
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	if (!ok)
 		return -UMBRA_PV_EFAULT;
+	if ((flags & UMBRA_MMU_QUEUE_DEFERRED_AD) && umbra_mmu_ad_enable(vcpu->vm))
+		return -UMBRA_PV_EINVAL;	/* no memory for it: say no */
 	vcpu->pv_queue_gpa = gpa;
 	vcpu->pv_queue_ops = npages * UMBRA_MMU_OPS_PER_PAGE;
 	return 0;
 }
 
-/* Validate and apply one op.  Return: its status. */
-static u32 apply(struct umbra_vcpu *vcpu, const struct umbra_mmu_op *op,
+/* Validate and apply one op (CLEAR_PTE writes @op->val).  Return: its status. */
+static u32 apply(struct umbra_vcpu *vcpu, struct umbra_mmu_op *op,
 		 struct umbra_pv_effects *fx, bool *flush,
 		 struct list_head *zapped)
 {
 	u32 flags_ok = op->op == UMBRA_MMU_OP_LOAD_CR3 ? UMBRA_MMU_CR3_NOFLUSH : 0;
+	u64 old;
 	int r;
 
 	if ((op->flags & ~flags_ok) || op->reserved)
@@ -94,8 +101,18 @@ static u32 apply(struct umbra_vcpu *vcpu, const struct umbra_mmu_op *op,
 			return UMBRA_MMU_EALIGN;
 		r = umbra_mmu_write_gpte(vcpu, op->addr,
 					 op->op == UMBRA_MMU_OP_CLEAR_PTE ? 0 : op->val,
-					 op->op == UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, flush);
-		return r ? UMBRA_MMU_EBADGPA : UMBRA_MMU_OK;
+					 op->op == UMBRA_MMU_OP_WRITE_PTE_KEEP_AD,
+					 &old, flush);
+		if (r)
+			return UMBRA_MMU_EBADGPA;
+		if (op->op == UMBRA_MMU_OP_CLEAR_PTE)
+			op->val = old;
+		return UMBRA_MMU_OK;
+	case UMBRA_MMU_OP_SYNC_AD:
+		if (op->addr & ~PAGE_MASK)
+			return UMBRA_MMU_EALIGN;
+		return umbra_mmu_sync_ad(vcpu, op->addr) ? UMBRA_MMU_EBADGPA :
+							   UMBRA_MMU_OK;
 	case UMBRA_MMU_OP_INVLPG:
 	case UMBRA_MMU_OP_FLUSH_TLB:
 		fx->flush_tlb = true;
@@ -148,6 +165,9 @@ long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 		return -UMBRA_PV_E2BIG;
 	vcpu->stats.hypercalls_mmu_flush++;
 
+	/* D bits owed from before the batch go first: its ops may move them. */
+	if (umbra_mmu_ad_owed(vcpu->vm))
+		umbra_mmu_ad_sync(vcpu);
 	idx = srcu_read_lock(&vcpu->vm->srcu);
 	q = queue_hva(vcpu);
 	if (!q) {
@@ -160,7 +180,9 @@ long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 			break;
 		}
 		op.status = apply(vcpu, &op, fx, &flush, &zapped);
-		if (put_user(op.status, &q[done].status)) {
+		if (put_user(op.status, &q[done].status) ||
+		    (op.op == UMBRA_MMU_OP_CLEAR_PTE && !op.status &&
+		     put_user(op.val, &q[done].val))) {
 			done = done ?: -UMBRA_PV_EFAULT;
 			break;
 		}
@@ -170,6 +192,12 @@ long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 			break;
 	}
 	umbra_mmu_flush_and_free(vcpu->vm, flush, &zapped);
+	/*
+	 * And those the batch ran up, before the guest may reuse a table it
+	 * released in it.  After the flush: no CPU can dirty a dropped spte.
+	 */
+	if (umbra_mmu_ad_owed(vcpu->vm))
+		umbra_mmu_ad_sync(vcpu);
 out:
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	return done;

@@ -407,7 +407,8 @@ static int handle_vmmcall(struct umbra_svm_vcpu *svm)
 	vcpu->stats.hypercalls++;
 	svm->vmcb->save.rax = umbra_pv_hypercall(vcpu, svm->vmcb->save.rax,
 						 vcpu->gpr[UMBRA_RBX],
-						 vcpu->gpr[UMBRA_RCX], &fx);
+						 vcpu->gpr[UMBRA_RCX],
+						 vcpu->gpr[UMBRA_RDX], &fx);
 	skip_insn(svm, 3);
 	if (fx.load_cr3 && write_cr(svm, 3, fx.cr3))
 		return umbra_svm_internal_error(svm, "PV CR3 load refused");

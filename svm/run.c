@@ -195,6 +195,9 @@ int umbra_svm_vcpu_run(struct umbra_vcpu *vcpu)
 		}
 		if (r < 0)
 			break;
+		/* Deferred A/D: what is owed to guest PTEs, before it runs. */
+		if (umbra_mmu_ad_owed(vcpu->vm))
+			umbra_mmu_ad_sync(vcpu);
 		r = svm_enter_guest(svm, root);
 		if (r < 0)
 			break;

@@ -132,7 +132,7 @@ enum kstats_source {
 	KSTATS_KVM,			/* KVM_GET_STATS_FD */
 };
 
-#define KSTATS_MAX		16	/* counters umbra-run shows */
+#define KSTATS_MAX		24	/* counters umbra-run shows */
 
 /* In-kernel counters of one vCPU; have[i] is false when not offered. */
 struct kstats {

@@ -72,6 +72,8 @@ struct umbra_global_stats {
  * @shadow_pages_zapped: shadow page-table pages torn down (VM-wide total)
  * @hypercalls_mmu_flush: UMBRA_HC_MMU_FLUSH hypercalls (PV mmu_op batches)
  * @mmu_ops:	mmu_ops processed in them
+ * @ad_synced:	D bits copied back to guest PTEs under deferred A/D,
+ *		by this vCPU (PV; see include/umbra/pv.h)
  * @reserved:	zero; room to grow
  */
 struct umbra_vcpu_stats {
@@ -93,7 +95,8 @@ struct umbra_vcpu_stats {
 	__u64 shadow_pages_zapped;
 	__u64 hypercalls_mmu_flush;
 	__u64 mmu_ops;
-	__u64 reserved[14];
+	__u64 ad_synced;
+	__u64 reserved[13];
 };
 
 /* System ioctl (on the /dev/umbra fd). */

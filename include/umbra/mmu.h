@@ -91,12 +91,18 @@ int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 			    unsigned int len);
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
-			 bool keep_ad, bool *flush);
+			 bool keep_ad, u64 *old, bool *flush);
 int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 			 struct list_head *zapped);
 void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush,
 			      struct list_head *zapped);
 void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva);
+
+/* ad.c: deferred A/D, for the PV mmu_op queue */
+int umbra_mmu_ad_enable(struct umbra_vm *vm);
+void umbra_mmu_ad_sync(struct umbra_vcpu *vcpu);
+int umbra_mmu_sync_ad(struct umbra_vcpu *vcpu, u64 gpa);
+bool umbra_mmu_ad_owed(struct umbra_vm *vm);
 
 /* mmu/sync.c: unsync leaf tables */
 void umbra_mmu_guest_flush(struct umbra_vcpu *vcpu);

@@ -20,8 +20,9 @@
  * The mmu_op queue (UMBRA_PV_FEATURE_MMU_OP)
  *   Each vCPU registers a queue area of UMBRA_MMU_QUEUE_PAGES_MIN to
  *   UMBRA_MMU_QUEUE_PAGES_MAX guest-physical pages (page aligned, in RAM,
- *   physically contiguous) with UMBRA_HC_MMU_QUEUE(gpa, npages); gpa 0
- *   unregisters.  The area is an array of struct umbra_mmu_op.
+ *   physically contiguous) with UMBRA_HC_MMU_QUEUE(gpa, npages, flags);
+ *   gpa 0 unregisters.  The area is an array of struct umbra_mmu_op.
+ *   flags: UMBRA_MMU_QUEUE_* (unknown ones are UMBRA_PV_EINVAL).
  *
  *   While in lazy MMU mode the guest appends ops to its queue; on leaving
  *   lazy mode, or when the queue is full, it calls UMBRA_HC_MMU_FLUSH(n)
@@ -50,6 +51,28 @@
  *   takes effect when the batch ends; later ops of the same batch see it
  *   only as far as RELEASE_PT's live-root check goes, so a guest that
  *   needs the new CR3 in place flushes the batch after the LOAD_CR3.
+ *   CLEAR_PTE hands the entry's last value back in the op's @val (as an
+ *   atomic get-and-clear would), D included (see below).
+ *
+ * Deferred A/D (UMBRA_PV_FEATURE_DEFERRED_AD)
+ *   Registering with UMBRA_MMU_QUEUE_DEFERRED_AD (any vCPU; it stays on
+ *   for the VM) lets umbra map a writable leaf entry that a WRITE_PTE or
+ *   WRITE_PTE_KEEP_AD op gives with P and A set but D clear writable at
+ *   once, and let the CPU record the first write in umbra's copy instead
+ *   of taking a fault to set D.  The entry's D bit then lags: umbra copies
+ *   it back lazily, and no D is ever lost:
+ *     - SYNC_AD(addr = a page table, page aligned) brings every entry of
+ *       that table up to date before the batch returns; a guest syncs a
+ *       table before it reads D bits in it (reclaim, writeback);
+ *     - an op that rewrites an entry keeps its D if the new value maps
+ *       the same frame (WRITE_PTE_KEEP_AD, or WRITE_PTE of the same frame
+ *       with other rights), and CLEAR_PTE returns it in @val; a WRITE_PTE
+ *       to another frame replaces the entry, D and all, as a plain store
+ *       does on hardware;
+ *     - whenever umbra drops its copy for a reason of its own, the D goes
+ *       to the entry before the guest runs again, if the entry still maps
+ *       the same frame.
+ *   A bits are not deferred: such entries have A set already.
  */
 #ifndef _UMBRA_PV_H
 #define _UMBRA_PV_H
@@ -64,6 +87,7 @@
 #define UMBRA_CPUID_SIG_EDX		0x6d756172	/* "raum" */
 
 #define UMBRA_PV_FEATURE_MMU_OP		(1U << 0)
+#define UMBRA_PV_FEATURE_DEFERRED_AD	(1U << 1)
 
 /* Hypercall numbers (RAX); umbra's own range, away from KVM's. */
 #define UMBRA_HC_BASE			0x756d0000	/* "um" */
@@ -79,6 +103,9 @@
 #define UMBRA_MMU_QUEUE_PAGES_MIN	2
 #define UMBRA_MMU_QUEUE_PAGES_MAX	8
 
+/* UMBRA_HC_MMU_QUEUE flags */
+#define UMBRA_MMU_QUEUE_DEFERRED_AD	(1U << 0)
+
 /* Ops (umbra_mmu_op.op). */
 #define UMBRA_MMU_OP_WRITE_PTE		1	/* *addr = val */
 #define UMBRA_MMU_OP_WRITE_PTE_KEEP_AD	2	/* *addr = val | (*addr & (A|D)) */
@@ -89,6 +116,8 @@
 #define UMBRA_MMU_OP_LOAD_CR3		6
 /* addr: a page that stops being a page table */
 #define UMBRA_MMU_OP_RELEASE_PT		7
+/* addr: a page table whose entries' D bits must be brought up to date */
+#define UMBRA_MMU_OP_SYNC_AD		8
 
 #define UMBRA_MMU_CR3_NOFLUSH		(1U << 0)
 
@@ -111,7 +140,8 @@
  * @status:	written by the host: UMBRA_MMU_OK or a UMBRA_MMU_E*
  * @addr:	guest-physical address of the entry (8-byte aligned), the
  *		linear address for INVLPG, the page for RELEASE_PT
- * @val:	the new entry, or the new CR3
+ * @val:	the new entry, or the new CR3; for CLEAR_PTE, written by the
+ *		host: the entry's last value
  * @flags:	op flags (UMBRA_MMU_CR3_NOFLUSH); 0 otherwise
  * @reserved:	zero
  */

@@ -28,10 +28,11 @@ struct umbra_pv_effects {
 
 /* pvops/hypercall.c */
 long umbra_pv_hypercall(struct umbra_vcpu *vcpu, u64 nr, u64 a0, u64 a1,
-			struct umbra_pv_effects *fx);
+			u64 a2, struct umbra_pv_effects *fx);
 
 /* pvops/mmu_op.c */
-long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages);
+long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages,
+			u64 flags);
 long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 			struct umbra_pv_effects *fx);
 
