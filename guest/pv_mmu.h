@@ -29,7 +29,11 @@
  *   - Ops never flush implicitly: set_pte()/clear_pte() on a live
  *     translation is followed by invlpg() or flush_tlb() by the caller.
  *   - Reading an entry is a plain load (pte_read()).  A/D bits read there
- *     are the architectural ones the CPU (or the hypervisor) wrote.
+ *     are the architectural ones the CPU (or the hypervisor) wrote, once
+ *     sync_ad() has been called for the table: code that looks at D
+ *     (the A/D tests, a reclaim scan) calls it first.  Code that only
+ *     copies or rewrites entries need not: an op that keeps the frame
+ *     keeps its D, and clear_pte() loses nothing the caller asked for.
  */
 #ifndef _GUEST_PV_MMU_H
 #define _GUEST_PV_MMU_H
@@ -52,6 +56,9 @@ typedef __u64 pte_t;
  * @load_cr3:	switch to the address space whose PML4 is at @pa
  * @release_pt:	the page at @pa stops being a page table (it is unlinked
  *		everywhere and flushed; it may be reused as anything)
+ * @sync_ad:	make the D bits of the table holding @ptep current before
+ *		they are read: under pv with deferred A/D (pv.h) umbra lets
+ *		them lag; native (and pv without it) has nothing to do
  * @enter_lazy_mmu: start a batch (see the rules above)
  * @leave_lazy_mmu: end the batch: every op issued since enter has taken
  *		effect when this returns
@@ -69,6 +76,7 @@ struct pv_mmu_ops {
 	void (*flush_tlb)(void);
 	void (*load_cr3)(__u64 pa);
 	void (*release_pt)(__u64 pa);
+	void (*sync_ad)(pte_t *ptep);
 	void (*enter_lazy_mmu)(void);
 	void (*leave_lazy_mmu)(void);
 };
@@ -140,6 +148,12 @@ static inline void release_pt(__u64 pa)
 {
 	pv_mmu_stats.ops++;
 	pv_mmu->release_pt(pa);
+}
+
+static inline void sync_ad(pte_t *ptep)
+{
+	pv_mmu_stats.ops++;
+	pv_mmu->sync_ad(ptep);
 }
 
 static inline void enter_lazy_mmu(void)

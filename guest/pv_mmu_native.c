@@ -39,6 +39,12 @@ static void native_release_pt(u64 pa)
 	(void)pa;
 }
 
+/* The CPU writes A and D into the entries themselves: always current. */
+static void native_sync_ad(pte_t *ptep)
+{
+	(void)ptep;
+}
+
 static void native_nop(void)
 {
 }
@@ -51,6 +57,7 @@ const struct pv_mmu_ops pv_mmu_native_ops = {
 	.flush_tlb	= native_flush_tlb,
 	.load_cr3	= native_load_cr3,
 	.release_pt	= native_release_pt,
+	.sync_ad	= native_sync_ad,
 	.enter_lazy_mmu	= native_nop,
 	.leave_lazy_mmu	= native_nop,
 };

@@ -53,15 +53,16 @@ static u64 queue_gpa;
 static unsigned int queue_cap;		/* ops that fit in the area */
 static unsigned int nr_queued;
 static bool lazy;
+static bool deferred_ad;		/* registered with it: D bits lag */
 
-/* VMMCALL, KVM's convention: RAX = nr, RBX and RCX = arguments. */
-static long umbra_hypercall2(u64 nr, u64 a0, u64 a1)
+/* VMMCALL, KVM's convention: RAX = nr, RBX, RCX and RDX = arguments. */
+static long umbra_hypercall3(u64 nr, u64 a0, u64 a1, u64 a2)
 {
 	long ret;
 
 	asm volatile("vmmcall"
 		     : "=a"(ret)
-		     : "a"(nr), "b"(a0), "c"(a1)
+		     : "a"(nr), "b"(a0), "c"(a1), "d"(a2)
 		     : "memory");
 	return ret;
 }
@@ -73,6 +74,7 @@ static const char *op_name(u32 op)
 		[UMBRA_MMU_OP_WRITE_PTE_KEEP_AD] = "WRITE_PTE_KEEP_AD",
 		[UMBRA_MMU_OP_CLEAR_PTE]	 = "CLEAR_PTE",
 		[UMBRA_MMU_OP_INVLPG]		 = "INVLPG",
+		[UMBRA_MMU_OP_SYNC_AD]		 = "SYNC_AD",
 		[UMBRA_MMU_OP_FLUSH_TLB]	 = "FLUSH_TLB",
 		[UMBRA_MMU_OP_LOAD_CR3]		 = "LOAD_CR3",
 		[UMBRA_MMU_OP_RELEASE_PT]	 = "RELEASE_PT",
@@ -115,7 +117,7 @@ static void flush_queue(void)
 
 	if (!n)
 		return;
-	done = umbra_hypercall2(UMBRA_HC_MMU_FLUSH, n, 0);
+	done = umbra_hypercall3(UMBRA_HC_MMU_FLUSH, n, 0, 0);
 	pv_mmu_stats.hypercalls++;
 	if (done < 0) {
 		kprintf("guest: pv_mmu: queue at 0x%llx, %u ops\n", queue_gpa,
@@ -212,6 +214,13 @@ static void pv_release_pt(u64 pa)
 	queue_op(UMBRA_MMU_OP_RELEASE_PT, pa, 0);
 }
 
+/* The table holding @ptep: SYNC_AD (deferred A/D, pv.h). */
+static void pv_sync_ad(pte_t *ptep)
+{
+	if (deferred_ad)
+		queue_op(UMBRA_MMU_OP_SYNC_AD, entry_gpa(ptep) & ~(PAGE_SIZE - 1), 0);
+}
+
 static void pv_enter_lazy_mmu(void)
 {
 	if (lazy)
@@ -254,7 +263,7 @@ static void signature_string(char s[13], u32 b, u32 c, u32 d)
 static const char *pv_probe(void)
 {
 	static char why[80];
-	unsigned int npages;
+	unsigned int npages, flags;
 	char sig[13];
 	u32 a, b, c, d;
 	u64 pa;
@@ -288,10 +297,16 @@ static const char *pv_probe(void)
 	}
 	if (!pa)
 		panic("pv_mmu: no memory for the mmu_op queue");
-	ret = umbra_hypercall2(UMBRA_HC_MMU_QUEUE, pa, npages);
+	/* Deferred A/D when umbra offers it: first writes cost no exit. */
+	flags = (a & UMBRA_PV_FEATURE_DEFERRED_AD) ? UMBRA_MMU_QUEUE_DEFERRED_AD : 0;
+	ret = umbra_hypercall3(UMBRA_HC_MMU_QUEUE, pa, npages, flags);
 	if (ret < 0)
-		panic("pv_mmu: UMBRA_HC_MMU_QUEUE(0x%llx, %u) failed: %ld",
-		      pa, npages, ret);
+		panic("pv_mmu: UMBRA_HC_MMU_QUEUE(0x%llx, %u, %#x) failed: %ld",
+		      pa, npages, flags, ret);
+	deferred_ad = flags;
+	kprintf("guest: pv_mmu: queue of %u ops%s\n",
+		npages * (unsigned int)UMBRA_MMU_OPS_PER_PAGE,
+		deferred_ad ? ", deferred A/D" : "");
 	queue = phys_to_virt(pa);
 	queue_gpa = pa;
 	queue_cap = npages * UMBRA_MMU_OPS_PER_PAGE;
@@ -307,6 +322,7 @@ const struct pv_mmu_ops pv_mmu_pv_ops = {
 	.flush_tlb	= pv_flush_tlb,
 	.load_cr3	= pv_load_cr3,
 	.release_pt	= pv_release_pt,
+	.sync_ad	= pv_sync_ad,
 	.enter_lazy_mmu	= pv_enter_lazy_mmu,
 	.leave_lazy_mmu	= pv_leave_lazy_mmu,
 };
