@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * as.c - address spaces: 4-level page tables that the guest builds, edits,
- * shares, copies and frees only through pv_mmu (pv_mmu.h).
+ * shares, copies and frees through pv_mmu (pv_mmu.h), except for tables
+ * that are not linked yet: those are built with plain stores, as the
+ * rules in pv_mmu.h allow.
  *
  * Parts: the kernel address space (identity map of RAM, built at boot);
  * the walker; single-page map/unmap/protect at 4 KiB and 2 MiB; table
@@ -21,6 +23,11 @@
  * freed only after the flush that removed their last translation, and a
  * table is released (release_pt) only after it has been unlinked and
  * flushed.  Single-threaded: only vCPU 0 runs the guest.
+ *
+ * Table lifetime (pv_mmu.h): a fork builds the child's tables bottom-up
+ * with plain stores and links each subtree into the child's root with one
+ * set_pte() (copy_table()), so a PV backend sees a fork as the parent's
+ * write protection and a few links.
  *
  * Flushes in lazy batches: the flush that belongs to a batch's PTE
  * changes is issued inside the batch, after the changes (an INVLPG per
@@ -580,9 +587,12 @@ void as_protect_range(struct as *as, u64 va, u64 npages, u64 set, u64 clear)
 }
 
 /*
- * Copies one leaf table for a fork (Linux: copy_pte_range): counted
- * frames gain a count, and writable ones become read-only + _PAGE_COW on
- * both sides.  One lazy batch.
+ * Fills the leaf table @dst, not linked yet, with a copy of the live leaf
+ * table @src, for a fork (Linux: copy_pte_range): counted frames gain a
+ * count, and writable ones become read-only + _PAGE_COW on both sides.
+ * @dst is ordinary memory (pv_mmu.h), so its entries are plain stores;
+ * only the write protection of @src's entries goes through pv_mmu, as one
+ * lazy batch.
  */
 static void copy_ptes(pte_t *dst, pte_t *src)
 {
@@ -601,42 +611,50 @@ static void copy_ptes(pte_t *dst, pte_t *src)
 				set_pte(&src[i], e);
 			}
 		}
-		set_pte(&dst[i], e);
+		dst[i] = e;
 	}
 	leave_lazy_mmu();
 }
 
-/* Gives @dst_ep a private copy of the table of @level that @src_e points to. */
-static int copy_table(pte_t *dst_ep, u64 src_e, int level)
+/*
+ * Builds a private copy of the table of @level that the parent's entry
+ * @src_e points to, and returns in *@dst_e the entry that links it (0 if
+ * nothing was allocated).  The copy is reachable from no root until the
+ * caller stores that entry, so it is built bottom-up with plain stores:
+ * a lower table is complete before the entry linking it is stored here,
+ * and the caller links this one, complete, with one set_pte() if its
+ * table is live (pv_mmu.h).  When out of memory the copy stops where it
+ * is, consistent (every table in it is counted and linked), for the
+ * caller to link and free with as_destroy().
+ */
+static int copy_table(u64 src_e, int level, u64 *dst_e)
 {
 	pte_t *s = table_va(src_e), *d;
 	unsigned int i;
+	int ret = 0;
 	u64 pa;
-	int ret;
 
+	*dst_e = 0;
 	pa = palloc_alloc();
 	if (!pa)
 		return -ENOMEM;
-	set_pte(dst_ep, pa | (src_e & ~PTE_PFN_MASK & ~_PAGE_ACCESSED));
 	d = phys_to_virt(pa);
 	if (level == 1) {
 		copy_ptes(d, s);
-		return 0;
-	}
-	for (i = 0; i < PTRS_PER_TABLE; i++) {
-		u64 e = pte_read(&s[i]);
+	} else {
+		for (i = 0; i < PTRS_PER_TABLE && !ret; i++) {
+			u64 e = pte_read(&s[i]);
 
-		if (!(e & _PAGE_PRESENT))
-			continue;
-		if (e & _PAGE_PSE) {
-			set_pte(&d[i], e);	/* 2 MiB: SPECIAL, shared as is */
-			continue;
+			if (!(e & _PAGE_PRESENT))
+				continue;
+			if (e & _PAGE_PSE)
+				d[i] = e;	/* 2 MiB: SPECIAL, shared as is */
+			else
+				ret = copy_table(e, level - 1, &d[i]);
 		}
-		ret = copy_table(&d[i], e, level - 1);
-		if (ret)
-			return ret;
 	}
-	return 0;
+	*dst_e = pa | (src_e & ~PTE_PFN_MASK & ~_PAGE_ACCESSED);
+	return ret;
 }
 
 /**
@@ -646,6 +664,9 @@ static int copy_table(pte_t *dst_ep, u64 src_e, int level)
  * Every table of @src's half is copied (shared tables too: the child gets
  * private copies); writable counted pages become read-only + _PAGE_COW in
  * both, so the first write on either side faults into as_cow_fault().
+ * The child's tables are built with plain stores and each subtree is
+ * linked into the child's root, complete, with one set_pte(): the only
+ * other pv_mmu ops are the parent's write protection and its flush.
  * Return: the child, or NULL when out of memory.
  */
 struct as *as_fork(struct as *src)
@@ -658,9 +679,15 @@ struct as *as_fork(struct as *src)
 		return NULL;
 	droot = phys_to_virt(dst->root);
 	for (i = pt_index(AS_USER_START, 4); i < pt_index(AS_USER_END - 1, 4) + 1; i++) {
-		u64 e = pte_read(&sroot[i]);
+		u64 e = pte_read(&sroot[i]), copy;
+		int ret;
 
-		if ((e & _PAGE_PRESENT) && copy_table(&droot[i], e, 3)) {
+		if (!(e & _PAGE_PRESENT))
+			continue;
+		ret = copy_table(e, 3, &copy);
+		if (copy)
+			set_pte(&droot[i], copy);
+		if (ret) {
 			flush_tlb();
 			as_destroy(dst);
 			return NULL;

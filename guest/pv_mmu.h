@@ -23,9 +23,29 @@
  *     was cleared in it, and do not rely on a TLB flush issued in it.
  *     Lazy sections do not nest and hold no table allocation: as in
  *     Linux they wrap only the PTE loop of one leaf table.
- *   - A new table page is zeroed with ordinary stores before it is linked
- *     (it is not a page table yet); release_pt() is called after it has
- *     been unlinked and the TLB flushed, before the frame is reused.
+ *   - A table page is a page table, written only through pv_mmu, while
+ *     it is linked: from the set_pte() that links it, or a subtree it is
+ *     in, into a linked table until it, or a table above it, has been
+ *     unlinked from its last parent and the TLB flushed.  An address
+ *     space's root counts as linked from as_create() on (there is no pin
+ *     op: as_switch() may load it at any time).  Before, the page is
+ *     ordinary memory: a new table page is zeroed and filled with plain
+ *     stores, entries that link tables built the same way included, and
+ *     is linked with one set_pte() once it is complete.  So a subtree is
+ *     built bottom-up: a table is linked after the tables below it are
+ *     filled and linked (as_fork(), as_split_2m()).  release_pt() is
+ *     called after a table has been unlinked and the TLB flushed, before
+ *     the frame is reused.
+ *     Why a shadow MMU is fine with that: it shadows what it reaches from
+ *     the root a vCPU runs on, so a page reachable from no root is not
+ *     shadowed as a live table and a store there changes no translation
+ *     the guest can use.  A shadow cached from the page's earlier life as
+ *     a table is write-protected (the store traps and is applied like any
+ *     guest write) or, a leaf table left unsync, resynced from memory
+ *     before it is used again; release_pt() drops such shadows, after
+ *     which the page takes no trap.  The native backend behaves the same
+ *     (its set_pte() is a plain store), and so does bare metal: the CPU
+ *     walks only from CR3.
  *   - Ops never flush implicitly: set_pte()/clear_pte() on a live
  *     translation is followed by invlpg() or flush_tlb() by the caller.
  *   - Reading an entry is a plain load (pte_read()).  A/D bits read there
