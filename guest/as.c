@@ -2,8 +2,8 @@
 /*
  * as.c - address spaces: 4-level page tables that the guest builds, edits,
  * shares, copies and frees through pv_mmu (pv_mmu.h), except for tables
- * that are not linked yet: those are built with plain stores, as the
- * rules in pv_mmu.h allow.
+ * that are not linked: those are built and torn down with plain stores
+ * and loads, as the rules in pv_mmu.h allow.
  *
  * Parts: the kernel address space (identity map of RAM, built at boot);
  * the walker; single-page map/unmap/protect at 4 KiB and 2 MiB; table
@@ -26,8 +26,10 @@
  *
  * Table lifetime (pv_mmu.h): a fork builds the child's tables bottom-up
  * with plain stores and links each subtree into the child's root with one
- * set_pte() (copy_table()), so a PV backend sees a fork as the parent's
- * write protection and a few links.
+ * set_pte() (copy_table()); a table torn down (put_table(), as_destroy())
+ * is released and then only read, never cleared entry by entry.  So a PV
+ * backend sees a fork as the parent's write protection and a few links,
+ * and an exit as one release per table.
  *
  * Flushes in lazy batches: the flush that belongs to a batch's PTE
  * changes is issued inside the batch, after the changes (an INVLPG per
@@ -135,7 +137,8 @@ static void drop_leaf(u64 e)
  * Clears the entries [@from, @to) of the leaf table @pt, whose entry 0
  * maps @va0, as one lazy MMU batch (Linux: zap_pte_range), with the
  * flush if @live (per page for a few, else everything, at the end of the
- * batch), and only after the batch drops the frames' counts.
+ * batch), and only after the batch drops the frames' counts.  For a table
+ * that stays linked; one that is torn down is not cleared (put_table()).
  */
 static void zap_ptes(pte_t *pt, unsigned int from, unsigned int to, u64 va0,
 		     bool live)
@@ -168,8 +171,13 @@ static void zap_ptes(pte_t *pt, unsigned int from, unsigned int to, u64 va0,
 
 /*
  * Drops one reference to the table at @pa of @level.  The last one tears
- * it down: leaf frames lose their counts, lower tables are put, and the
- * page is released and freed.  The caller has unlinked it and flushed.
+ * it down: the caller has unlinked it and flushed (or @pa's address space
+ * is exiting and no longer current), so it is reachable from no root, and
+ * release_pt() makes it ordinary memory (pv_mmu.h).  Its entries are then
+ * read with plain loads, to drop the counts of the frames they map and
+ * to put the tables below, and are not cleared: nothing walks the page
+ * any more, and palloc zeroes it when it is handed out again.  Releasing
+ * first also means that no shadow of the table maps a frame it frees.
  */
 static void put_table(u64 pa, int level)
 {
@@ -180,21 +188,17 @@ static void put_table(u64 pa, int level)
 		page_put(pa);
 		return;
 	}
-	if (level == 1) {
-		zap_ptes(t, 0, PTRS_PER_TABLE, 0, false);
-	} else {
-		for (i = 0; i < PTRS_PER_TABLE; i++) {
-			u64 e = pte_read(&t[i]);
-
-			if (!(e & _PAGE_PRESENT))
-				continue;
-			if (e & _PAGE_PSE)
-				drop_leaf(e);
-			else
-				put_table(e & PTE_PFN_MASK, level - 1);
-		}
-	}
 	release_pt(pa);
+	for (i = 0; i < PTRS_PER_TABLE; i++) {
+		u64 e = t[i];
+
+		if (!(e & _PAGE_PRESENT))
+			continue;
+		if (level == 1 || (e & _PAGE_PSE))
+			drop_leaf(e);
+		else
+			put_table(e & PTE_PFN_MASK, level - 1);
+	}
 	page_put(pa);
 }
 
@@ -226,6 +230,11 @@ struct as *as_create(void)
 	return as;
 }
 
+/*
+ * Once @as is no longer current its whole tree is reachable from no root
+ * (the CR3 load flushed it), so it is torn down as put_table() does a
+ * table: the root is released, then read with plain loads, never cleared.
+ */
 void as_destroy(struct as *as)
 {
 	pte_t *root = phys_to_virt(as->root);
@@ -235,13 +244,13 @@ void as_destroy(struct as *as)
 		panic("%s: bad address space %d", __func__, as->id);
 	if (as == current_as)
 		as_switch(kernel_as);
+	release_pt(as->root);
 	for (i = pt_index(AS_USER_START, 4); i < pt_index(AS_USER_END - 1, 4) + 1; i++) {
-		u64 e = pte_read(&root[i]);
+		u64 e = root[i];
 
 		if (e & _PAGE_PRESENT)
 			put_table(e & PTE_PFN_MASK, 3);
 	}
-	release_pt(as->root);
 	page_put(as->root);
 	as->in_use = false;
 }
@@ -665,8 +674,9 @@ static int copy_table(u64 src_e, int level, u64 *dst_e)
  * private copies); writable counted pages become read-only + _PAGE_COW in
  * both, so the first write on either side faults into as_cow_fault().
  * The child's tables are built with plain stores and each subtree is
- * linked into the child's root, complete, with one set_pte(): the only
- * other pv_mmu ops are the parent's write protection and its flush.
+ * linked into the child's root, complete, with one set_pte(); the other
+ * pv_mmu ops are as_create()'s, the parent's write protection and the
+ * flush for it.
  * Return: the child, or NULL when out of memory.
  */
 struct as *as_fork(struct as *src)

@@ -28,14 +28,21 @@
  *     in, into a linked table until it, or a table above it, has been
  *     unlinked from its last parent and the TLB flushed.  An address
  *     space's root counts as linked from as_create() on (there is no pin
- *     op: as_switch() may load it at any time).  Before, the page is
- *     ordinary memory: a new table page is zeroed and filled with plain
- *     stores, entries that link tables built the same way included, and
- *     is linked with one set_pte() once it is complete.  So a subtree is
- *     built bottom-up: a table is linked after the tables below it are
- *     filled and linked (as_fork(), as_split_2m()).  release_pt() is
- *     called after a table has been unlinked and the TLB flushed, before
- *     the frame is reused.
+ *     op: as_switch() may load it at any time) until as_destroy(), which
+ *     first makes sure it is not current.  Before and after, the page is
+ *     ordinary memory:
+ *       - Building: a new table page is zeroed and filled with plain
+ *         stores, entries that link tables built the same way included,
+ *         and is linked with one set_pte() once it is complete.  So a
+ *         subtree is built bottom-up: a table is linked after the tables
+ *         below it are filled and linked (as_fork(), as_split_2m()).
+ *       - Tearing down: once a table whose last reference goes has been
+ *         unlinked and flushed like any entry (or its address space is
+ *         being destroyed), release_pt() is called before the frame is
+ *         reused.  After it the entries are read with plain loads, to
+ *         drop the counts of what they map, and are not cleared one by
+ *         one (put_table(), as_destroy()); palloc zeroes the page for its
+ *         next use.  A table that stays linked is cleared with clear_pte().
  *     Why a shadow MMU is fine with that: it shadows what it reaches from
  *     the root a vCPU runs on, so a page reachable from no root is not
  *     shadowed as a live table and a store there changes no translation
@@ -44,8 +51,9 @@
  *     guest write) or, a leaf table left unsync, resynced from memory
  *     before it is used again; release_pt() drops such shadows, after
  *     which the page takes no trap.  The native backend behaves the same
- *     (its set_pte() is a plain store), and so does bare metal: the CPU
- *     walks only from CR3.
+ *     (its set_pte() and clear_pte() are plain stores), and so does bare
+ *     metal: the CPU walks only from CR3, and the flush dropped what it
+ *     cached of the old tree.
  *   - Ops never flush implicitly: set_pte()/clear_pte() on a live
  *     translation is followed by invlpg() or flush_tlb() by the caller.
  *   - Reading an entry is a plain load (pte_read()).  A/D bits read there
