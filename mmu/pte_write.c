@@ -10,8 +10,9 @@
  *   shadowed afresh from the new value.  Dropping an upper-level entry
  *   unlinks the subtree below it, which stays cached (shadow.c).
  *
- *   umbra_mmu_invlpg(): INVLPG is a guest TLB flush: unsync tables are
- *   brought up to date (sync.c) and the hardware's TLB is flushed.
+ *   umbra_mmu_invlpg(): INVLPG flushes one translation: the spte behind
+ *   it is brought up to date if its table is unsync (sync.c), and the
+ *   hardware's TLB is flushed.
  *
  * The PV mmu_op queue (pvops/mmu_op.c) uses the same path without the
  * trap and the decode: umbra_mmu_write_gpte() and umbra_mmu_release_pt()
@@ -337,14 +338,89 @@ void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa)
 	umbra_mmu_flush_and_free(vm, flush, &zapped);
 }
 
+/* Under mmu_lock: the unsync leaf table @gva's shadow path ends in, or NULL. */
+static struct umbra_sp *unsync_leaf(struct umbra_vcpu *vcpu, u64 gva)
+{
+	struct umbra_sp *sp;
+	int level;
+
+	sp = shadow_top(vcpu->mmu, gva, &level);
+	for (; sp && !sp->invalid && level > 1; level--) {
+		u64 spte = sp->spt[level_index(gva, level)];
+
+		sp = spte_present(spte) ? spte_child(spte) : NULL;
+	}
+	return sp && !sp->invalid && sp->unsync ? sp : NULL;
+}
+
 /**
  * umbra_mmu_invlpg - the guest invalidated one translation
  * @vcpu: the vCPU
  * @gva: the address
+ *
+ * The shadow path of @gva is followed from the vCPU's root: if it ends in
+ * an unsync leaf table, that entry is resynced (umbra_sp_sync_entry());
+ * an in-sync table has nothing stale, and a missing spte nothing cached.
+ * A guest invalidates a PTE it has just rewritten, mostly to use it at
+ * once (a copy-on-write fault, an mprotect): so an entry that now maps
+ * another frame is mapped at once, as a PV write would be (struct
+ * prefill), rather than left to fault.  The PTE and its page are looked
+ * up between two mmu_lock sections; the second checks that neither the
+ * shadow path nor the PTE changed meanwhile.
  */
 void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva)
 {
-	umbra_mmu_guest_flush(vcpu);
+	struct umbra_vm *vm = vcpu->vm;
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	unsigned int i = level_index(gva, 1);
+	u64 __user *ptr = NULL;
+	struct prefill pf = {};
+	bool flush = false, writable = false;
+	struct umbra_sp *sp;
+	LIST_HEAD(zapped);
+	u64 gfn = 0, gpte;
+	int idx;
+
+	umbra_vcpu_request(vcpu, UMBRA_REQ_TLB_FLUSH);
+	if (list_empty_careful(&mmu->unsync))
+		return;
+	idx = srcu_read_lock(&vm->srcu);
+	spin_lock(&mmu->lock);
+	sp = unsync_leaf(vcpu, gva);
+	if (sp)
+		gfn = sp->gfn;
+	spin_unlock(&mmu->lock);
+	if (!sp)
+		goto out;
+
+	ptr = umbra_mmu_ram_hva(vm, (gfn << PAGE_SHIFT) + i * sizeof(u64));
+	if (ptr && !get_user(gpte, ptr) && !umbra_mmu_topup(vcpu))
+		prefill_lookup(vcpu, gpte, &pf);
+
+	spin_lock(&mmu->lock);
+	sp = unsync_leaf(vcpu, gva);
+	if (sp && sp->gfn == gfn) {
+		flush = umbra_sp_sync_entry(vm, sp, i);
+		if (pf.page && !spte_present(sp->spt[i])) {
+			u64 now;
+			int r;
+
+			pagefault_disable();
+			r = __get_user(now, ptr);
+			pagefault_enable();
+			if (!r && now == gpte)
+				writable = prefill_install(vcpu, sp, i, gpte, &pf);
+		}
+	}
+	spin_unlock(&mmu->lock);
+	umbra_mmu_flush_and_free(vm, flush, &zapped);
+	if (pf.page) {
+		if (writable)
+			set_page_dirty_lock(pf.page);
+		put_page(pf.page);
+	}
+out:
+	srcu_read_unlock(&vm->srcu, idx);
 }
 
 /**

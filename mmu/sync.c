@@ -109,6 +109,42 @@ static bool resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
 	return true;
 }
 
+/* The guest table @sp shadows, in the VMM's mapping, or NULL. */
+static u64 __user *sp_gptes(struct umbra_vm *vm, struct umbra_sp *sp)
+{
+	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, sp->gfn);
+
+	if (!slot || (slot->flags & UMBRA_MEMSLOT_INVALID))
+		return NULL;
+	return (u64 __user *)umbra_mmu_gfn_to_hva(slot, sp->gfn);
+}
+
+/*
+ * Bring entry @i of a leaf table up to date with the guest's PTE (read
+ * from @gptes, NULL if the table is not RAM any more).  Return: whether a
+ * flush is needed.
+ */
+static bool sync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
+		      u64 __user *gptes, unsigned int i)
+{
+	int r = -EFAULT;
+	u64 gpte;
+
+	if (!spte_present(sp->spt[i]))
+		return false;
+	if (gptes) {
+		pagefault_disable();
+		r = __get_user(gpte, &gptes[i]);
+		pagefault_enable();
+	}
+	if (!r && gpte == sp->gptes[i])
+		return false;
+	/* Any change may take a right away: flush either way. */
+	if (r || sp->role.level != 1 || !resync_spte(vm, sp, i, gpte))
+		umbra_spte_drop(vm, &sp->spt[i]);
+	return true;
+}
+
 /*
  * Bring one unsync table up to date; its frame is already write-protected
  * and flushed, so it is in sync before any entry is remade (see the top
@@ -116,34 +152,39 @@ static bool resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
  */
 static bool sync_sp(struct umbra_vm *vm, struct umbra_sp *sp)
 {
-	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, sp->gfn);
-	u64 __user *gptes = NULL;
+	u64 __user *gptes = sp_gptes(vm, sp);
 	bool flush = false;
 	unsigned int i;
 
 	sp->unsync = false;
 	list_del_init(&sp->unsync_link);
-	if (slot && !(slot->flags & UMBRA_MEMSLOT_INVALID))
-		gptes = (u64 __user *)umbra_mmu_gfn_to_hva(slot, sp->gfn);
-	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		u64 gpte;
-		int r = -EFAULT;
-
-		if (!spte_present(sp->spt[i]))
-			continue;
-		if (gptes) {
-			pagefault_disable();
-			r = __get_user(gpte, &gptes[i]);
-			pagefault_enable();
-		}
-		if (!r && gpte == sp->gptes[i])
-			continue;
-		/* Any change may take a right away: flush either way. */
-		flush = true;
-		if (r || sp->role.level != 1 || !resync_spte(vm, sp, i, gpte))
-			umbra_spte_drop(vm, &sp->spt[i]);
-	}
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++)
+		flush |= sync_spte(vm, sp, gptes, i);
 	return flush;
+}
+
+/**
+ * umbra_sp_sync_entry - INVLPG through an unsync table: that entry only
+ * @vm: the VM
+ * @sp: the unsync leaf table
+ * @i: the entry the invalidated address uses
+ *
+ * INVLPG asks for one translation, and x86 lets every other entry the
+ * guest changed stay stale until its own flush: so only this spte is
+ * brought up to date, and the table stays unsync and writable.  That is
+ * what keeps a guest that rewrites and invalidates one PTE after another
+ * (copy-on-write faults, say) from taking a write-protection fault per
+ * PTE, as a full resync (protect, then compare) would make it.  There is
+ * no protect-before-compare here because nothing becomes "in sync": a
+ * store racing with the compare is caught by the next flush, as on
+ * hardware.
+ *
+ * Return: whether a flush is needed.
+ */
+bool umbra_sp_sync_entry(struct umbra_vm *vm, struct umbra_sp *sp, unsigned int i)
+{
+	lockdep_assert_held(&vm_mmu(vm)->lock);
+	return sp->unsync && sync_spte(vm, sp, sp_gptes(vm, sp), i);
 }
 
 /**
