@@ -728,20 +728,26 @@ int as_cow_fault(struct as *as, u64 va)
 	if (level != 1 || !(e & _PAGE_PRESENT) || !(e & _PAGE_COW))
 		return -EFAULT;
 	frame = e & PTE_PFN_MASK;
-	if (page_count(frame) == 1) {
-		set_pte(ep, (e | _PAGE_RW) & ~_PAGE_COW);
-		if (is_live(as, shared))
-			flush_tlb_page(va);
-		return 0;
+	copy = frame;
+	if (page_count(frame) > 1) {
+		copy = palloc_alloc();
+		if (!copy)
+			return -ENOMEM;
+		memcpy(phys_to_virt(copy), phys_to_virt(frame), PAGE_SIZE);
 	}
-	copy = palloc_alloc();
-	if (!copy)
-		return -ENOMEM;
-	memcpy(phys_to_virt(copy), phys_to_virt(frame), PAGE_SIZE);
+	/*
+	 * The new entry and its INVLPG as one lazy batch (Linux does the
+	 * same around a fault's PTE update): under pv one hypercall, not
+	 * two.  The old frame's count drops after it, when no TLB can still
+	 * map it through this entry.
+	 */
+	enter_lazy_mmu();
 	set_pte(ep, copy | (((e & ~PTE_PFN_MASK) | _PAGE_RW) & ~_PAGE_COW));
 	if (is_live(as, shared))
 		flush_tlb_page(va);
-	page_put(frame);
+	leave_lazy_mmu();
+	if (copy != frame)
+		page_put(frame);
 	return 0;
 }
 
