@@ -343,6 +343,8 @@ void umbra_sp_zap_all(struct umbra_vm *vm, struct list_head *zapped);
 bool umbra_sp_try_unsync(struct umbra_vm *vm, u64 gfn);
 bool umbra_sp_new_shadow(struct umbra_vm *vm, u64 gfn);
 bool umbra_sp_sync_entry(struct umbra_vm *vm, struct umbra_sp *sp, unsigned int i);
+bool umbra_sp_resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
+			  unsigned int i, u64 gpte);
 u64 umbra_sp_leaf_gfn(struct umbra_sp *sp, unsigned int idx);
 
 /* ad.c: deferred A/D */

@@ -184,7 +184,8 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
  *	 gathered under deferred A/D (ad.c) folded in
  * @flush: set when a remote TLB flush is due before the batch ends
  *
- * The shadow entries that mirrored the old value are dropped and, for a
+ * The shadow entries that mirrored the old value follow it in place if it
+ * keeps its frame (umbra_sp_resync_spte()), else are dropped and, for a
  * present leaf entry the guest has marked accessed, the new translation is
  * installed at once (see struct prefill).  The entry is written with a
  * compare-and-exchange loop: the walker may be setting A/D in it
@@ -233,16 +234,24 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 		}
 	}
 
-	if (prefill)
+	/*
+	 * The host page is looked up only for a new frame: a mirror of the
+	 * same frame is updated in place below, without it.
+	 */
+	pf.page = NULL;
+	if (prefill && ((*old ^ val) & (GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
 		prefill_lookup(vcpu, val, &pf);
-	else
-		pf.page = NULL;
 	spin_lock(&mmu->lock);
 	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT) {
-		if (spte_present(sp->spt[idx])) {
-			owed |= umbra_spte_drop_owed(vm, &sp->spt[idx]);
-			*flush = true;
+		if (!spte_present(sp->spt[idx])) {
+			writable |= prefill_install(vcpu, sp, idx, val, &pf);
+			continue;
 		}
+		*flush = true;
+		/* Same frame, new rights (COW, mprotect): in place. */
+		if (sp->role.level == 1 && umbra_sp_resync_spte(vm, sp, idx, val))
+			continue;
+		owed |= umbra_spte_drop_owed(vm, &sp->spt[idx]);
 		writable |= prefill_install(vcpu, sp, idx, val, &pf);
 	}
 	spin_unlock(&mmu->lock);

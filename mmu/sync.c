@@ -17,7 +17,7 @@
  *     write-protected again and remote TLBs flushed FIRST, so no vCPU can
  *     still be writing it, and only then is each entry compared with the
  *     guest's PTE.  One that changed its rights only is updated in place
- *     (resync_spte()); one that changed its frame, or went away, is
+ *     (umbra_sp_resync_spte()); one that changed its frame, or went away, is
  *     dropped (the next access faults and shadows the new value).
  *     Compare first and a store landing in between would leave a stale
  *     entry in a table marked in sync.  A protected table counts as in
@@ -80,15 +80,17 @@ bool umbra_sp_try_unsync(struct umbra_vm *vm, u64 gfn)
 }
 
 /*
- * The guest changed an entry of an unsync table: can its spte follow in
- * place?  Yes if the entry still maps the same frame (so the same host
- * page) and is present and accessed; then only the rights change, as the
- * fault path would compute them (fault.c).  Updating in place, rather
- * than dropping, is what keeps an mprotect() sweep from refaulting every
- * page it touches afterwards.  Return: true if updated.
+ * The guest changed an entry of a leaf table (an unsync one, or through
+ * a PV op): can its spte follow in place?  Yes if the entry still maps the
+ * same frame (so the same host page) and is present and accessed; then
+ * only the rights change, as the fault path would compute them
+ * (fault.c).  Updating in place, rather than dropping, is what keeps an
+ * mprotect() sweep from refaulting every page it touches afterwards, and
+ * spares a PV op the host page lookup.  A deferred spte is never updated
+ * in place: dropping it hands its A/D on (ad.c).  Return: true if updated.
  */
-static bool resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
-			unsigned int i, u64 gpte)
+bool umbra_sp_resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
+			  unsigned int i, u64 gpte)
 {
 	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
 	u64 old = sp->spt[i], spte;
@@ -140,7 +142,7 @@ static bool sync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
 	if (!r && gpte == sp->gptes[i])
 		return false;
 	/* Any change may take a right away: flush either way. */
-	if (r || sp->role.level != 1 || !resync_spte(vm, sp, i, gpte))
+	if (r || sp->role.level != 1 || !umbra_sp_resync_spte(vm, sp, i, gpte))
 		umbra_spte_drop(vm, &sp->spt[i]);
 	return true;
 }
