@@ -169,6 +169,13 @@ check insmod_umbra_tiny_pool insmod ./umbra.ko max_shadow_pages=64
 guest_suite /dev/umbra native
 zapped=$(sed -n 's/^ *shadow_pages_zapped *\([0-9]*\).*/\1/p' /tmp/guest.log)
 if [ "${zapped:-0}" -gt 500 ]; then ok tiny_pool_reclaims; else notok tiny_pool_reclaims "zapped ${zapped:-none}"; fi
+# And under pv with deferred A/D: reclaim drops deferred sptes all the
+# time, and the A/D bits they owe must reach the guest's entries (the
+# accessed_dirty case checks them).
+guest_suite /dev/umbra pv
+check tiny_pool_pv_deferred_ad grep -q "pv_mmu: queue of [0-9]* ops, deferred A/D" /tmp/guest.log
+synced=$(sed -n 's/^ *ad_synced *\([0-9]*\).*/\1/p' /tmp/guest.log)
+if [ "${synced:-0}" -gt 0 ]; then ok tiny_pool_pv_ad_synced; else notok tiny_pool_pv_ad_synced "ad_synced ${synced:-none}"; fi
 check rmmod_umbra_after_tiny_pool rmmod umbra
 check kvm_amd_npt0_for_guest kvm-load npt=0
 kvm_hold_start
