@@ -58,10 +58,10 @@
  *     translation is followed by invlpg() or flush_tlb() by the caller.
  *   - Reading an entry is a plain load (pte_read()).  A/D bits read there
  *     are the architectural ones the CPU (or the hypervisor) wrote, once
- *     sync_ad() has been called for the table: code that looks at D
+ *     sync_ad() has been called for the table: code that looks at A or D
  *     (the A/D tests, a reclaim scan) calls it first.  Code that only
  *     copies or rewrites entries need not: an op that keeps the frame
- *     keeps its D, and clear_pte() loses nothing the caller asked for.
+ *     keeps its A/D, and clear_pte() loses nothing the caller asked for.
  */
 #ifndef _GUEST_PV_MMU_H
 #define _GUEST_PV_MMU_H
@@ -84,7 +84,7 @@ typedef __u64 pte_t;
  * @load_cr3:	switch to the address space whose PML4 is at @pa
  * @release_pt:	the page at @pa stops being a page table (it is unlinked
  *		everywhere and flushed; it may be reused as anything)
- * @sync_ad:	make the D bits of the table holding @ptep current before
+ * @sync_ad:	make the A/D bits of the table holding @ptep current before
  *		they are read: under pv with deferred A/D (pv.h) umbra lets
  *		them lag; native (and pv without it) has nothing to do
  * @enter_lazy_mmu: start a batch (see the rules above)

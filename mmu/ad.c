@@ -52,7 +52,7 @@
 #define AD_SYNC_BATCH	32	/* owed D bits paid per mmu_lock round */
 
 /**
- * umbra_mmu_ad_enable - let the PV op path make deferred-D sptes
+ * umbra_mmu_ad_enable - let the PV op path make deferred-A/D sptes
  * @vm: the VM
  *
  * Stays on for the VM's life: a vCPU that unregisters its queue may have
@@ -188,7 +188,7 @@ efault:
 }
 
 /**
- * umbra_mmu_ad_owed - is any D owed?  A cheap check, without mmu_lock.
+ * umbra_mmu_ad_owed - are any A/D bits owed?  A cheap check, without mmu_lock.
  * @vm: the VM
  */
 bool umbra_mmu_ad_owed(struct umbra_vm *vm)
@@ -197,7 +197,7 @@ bool umbra_mmu_ad_owed(struct umbra_vm *vm)
 }
 
 /**
- * umbra_mmu_ad_sync - pay the D bits owed to guest PTEs
+ * umbra_mmu_ad_sync - pay the A/D bits owed to guest PTEs
  * @vcpu: the vCPU whose thread runs this (guest memory is its VMM's)
  *
  * Context: process context, may sleep; not under mmu_lock.

@@ -163,7 +163,7 @@ static int map(struct umbra_vcpu *vcpu, u64 addr, const struct umbra_walk *w,
 		 * Same frame, same host page: update in place and keep the rmap
 		 * entry.  Two frames can share a host page (aliased memslots),
 		 * so the frame is compared too: the rmap entry lives under it.
-		 * A deferred-D spte is dropped instead, which hands its D on.
+		 * A deferred-A/D spte is dropped instead, which hands its bits on.
 		 */
 		if (spte_pfn(old) == pfn && !(old & SPTE_AD_DEFERRED) &&
 		    umbra_sp_leaf_gfn(sp, sptep_index(sptep)) == w->gfn) {

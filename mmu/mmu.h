@@ -156,7 +156,7 @@ struct umbra_sp {
  * @unsync:	unsync shadow pages, see umbra_sp.unsync
  * @created:	shadow pages created, ever
  * @zapped:	shadow pages zapped, ever
- * @ad_pending:	deferred A/D (ad.c): D bits owed to guest PTEs whose
+ * @ad_pending:	deferred A/D (ad.c): A/D bits owed to guest PTEs whose
  *		sptes are gone, UMBRA_AD_MAX slots once enabled, else NULL
  * @nr_ad_pending: entries in @ad_pending
  * @nr_ad_live:	sptes with SPTE_AD_DEFERRED; with @nr_ad_pending at most

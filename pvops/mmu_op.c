@@ -165,7 +165,7 @@ long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 		return -UMBRA_PV_E2BIG;
 	vcpu->stats.hypercalls_mmu_flush++;
 
-	/* D bits owed from before the batch go first: its ops may move them. */
+	/* A/D bits owed from before the batch go first: its ops may move them. */
 	if (umbra_mmu_ad_owed(vcpu->vm))
 		umbra_mmu_ad_sync(vcpu);
 	idx = srcu_read_lock(&vcpu->vm->srcu);

@@ -52,27 +52,27 @@
  *   only as far as RELEASE_PT's live-root check goes, so a guest that
  *   needs the new CR3 in place flushes the batch after the LOAD_CR3.
  *   CLEAR_PTE hands the entry's last value back in the op's @val (as an
- *   atomic get-and-clear would), D included (see below).
+ *   atomic get-and-clear would), A/D included (see below).
  *
  * Deferred A/D (UMBRA_PV_FEATURE_DEFERRED_AD)
  *   Registering with UMBRA_MMU_QUEUE_DEFERRED_AD (any vCPU; it stays on
- *   for the VM) lets umbra map a writable leaf entry that a WRITE_PTE or
- *   WRITE_PTE_KEEP_AD op gives with P and A set but D clear writable at
- *   once, and let the CPU record the first write in umbra's copy instead
- *   of taking a fault to set D.  The entry's D bit then lags: umbra copies
- *   it back lazily, and no D is ever lost:
+ *   for the VM) lets umbra map a present leaf entry that a WRITE_PTE or
+ *   WRITE_PTE_KEEP_AD op gives at once, even if it is not accessed yet or
+ *   (writable) not dirty yet, and let the CPU record the first access and
+ *   the first write in umbra's copy instead of taking a fault to set A or
+ *   D in the entry.  The entry's A and D bits then lag: umbra copies them
+ *   back lazily, and none is ever lost:
  *     - SYNC_AD(addr = a page table, page aligned) brings every entry of
  *       that table up to date before the batch returns; a guest syncs a
- *       table before it reads D bits in it (reclaim, writeback);
- *     - an op that rewrites an entry keeps its D if the new value maps
+ *       table before it reads A or D bits in it (reclaim, writeback);
+ *     - an op that rewrites an entry keeps its bits if the new value maps
  *       the same frame (WRITE_PTE_KEEP_AD, or WRITE_PTE of the same frame
- *       with other rights), and CLEAR_PTE returns it in @val; a WRITE_PTE
- *       to another frame replaces the entry, D and all, as a plain store
- *       does on hardware;
- *     - whenever umbra drops its copy for a reason of its own, the D goes
- *       to the entry before the guest runs again, if the entry still maps
- *       the same frame.
- *   A bits are not deferred: such entries have A set already.
+ *       with other rights), and CLEAR_PTE returns them in @val; a
+ *       WRITE_PTE to another frame replaces the entry, A/D and all, as a
+ *       plain store does on hardware;
+ *     - whenever umbra drops its copy for a reason of its own, the bits
+ *       go to the entry before the guest runs again, if the entry still
+ *       maps the same frame.
  */
 #ifndef _UMBRA_PV_H
 #define _UMBRA_PV_H
