@@ -11,6 +11,7 @@
 #   make test       setup, KUnit and the integration suite in the test host
 #   make demo       boot the test host and show umbra at work
 #   make bench      umbra against KVM on the guest's workloads
+#   make selftests  the KVM selftests umbra passes, on KVM and on umbra
 #   make clean
 #
 # Everything generated goes to build/ or .cache/ (ignored by git) except the
@@ -27,7 +28,7 @@ TEST_BINS   := $(BUILD)/payload/api_test $(BUILD)/payload/vmctl \
 	       $(BUILD)/payload/realmode_test
 PAYLOAD     := $(BUILD)/payload
 
-.PHONY: all module check kunit test demo bench setup payload clean
+.PHONY: all module check kunit test demo bench selftests setup payload clean
 
 all: module
 
@@ -73,6 +74,9 @@ demo:
 
 bench:
 	@bash $(TOP)/scripts/bench.sh
+
+selftests:
+	@bash $(TOP)/scripts/selftests.sh
 
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then \
