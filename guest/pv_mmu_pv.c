@@ -67,28 +67,12 @@ static long umbra_hypercall3(u64 nr, u64 a0, u64 a1, u64 a2)
 	return ret;
 }
 
-static const char *op_name(u32 op)
-{
-	static const char *const names[] = {
-		[UMBRA_MMU_OP_WRITE_PTE]	 = "WRITE_PTE",
-		[UMBRA_MMU_OP_WRITE_PTE_KEEP_AD] = "WRITE_PTE_KEEP_AD",
-		[UMBRA_MMU_OP_CLEAR_PTE]	 = "CLEAR_PTE",
-		[UMBRA_MMU_OP_INVLPG]		 = "INVLPG",
-		[UMBRA_MMU_OP_SYNC_AD]		 = "SYNC_AD",
-		[UMBRA_MMU_OP_FLUSH_TLB]	 = "FLUSH_TLB",
-		[UMBRA_MMU_OP_LOAD_CR3]		 = "LOAD_CR3",
-		[UMBRA_MMU_OP_RELEASE_PT]	 = "RELEASE_PT",
-	};
-
-	return op < ARRAY_SIZE(names) && names[op] ? names[op] : "?";
-}
-
 static void dump_op(unsigned int i)
 {
 	const struct umbra_mmu_op *q = &queue[i];
 
 	kprintf("guest: pv_mmu:   [%u] %s addr 0x%llx val 0x%llx flags 0x%x status 0x%x\n",
-		i, op_name(q->op), q->addr, q->val, q->flags, q->status);
+		i, umbra_mmu_op_name(q->op), q->addr, q->val, q->flags, q->status);
 }
 
 /*
@@ -106,7 +90,7 @@ static void __noreturn bad_flush(unsigned int n, long done, unsigned int bad,
 	for (i = bad > DUMP_OPS ? bad - DUMP_OPS : 0; i <= bad; i++)
 		dump_op(i);
 	panic("pv_mmu: op %u of %u: %s addr 0x%llx val 0x%llx status %u",
-	      bad, n, op_name(q->op), q->addr, q->val, q->status);
+	      bad, n, umbra_mmu_op_name(q->op), q->addr, q->val, q->status);
 }
 
 /* Gives the pending ops to umbra and checks what it did with each. */

@@ -370,22 +370,6 @@ static u32 model_apply(struct op_env *env, const struct umbra_mmu_op *op,
 	}
 }
 
-static const char *op_name(u32 op)
-{
-	static const char *const names[] = {
-		[UMBRA_MMU_OP_WRITE_PTE]	 = "WRITE_PTE",
-		[UMBRA_MMU_OP_WRITE_PTE_KEEP_AD] = "WRITE_PTE_KEEP_AD",
-		[UMBRA_MMU_OP_CLEAR_PTE]	 = "CLEAR_PTE",
-		[UMBRA_MMU_OP_INVLPG]		 = "INVLPG",
-		[UMBRA_MMU_OP_FLUSH_TLB]	 = "FLUSH_TLB",
-		[UMBRA_MMU_OP_LOAD_CR3]		 = "LOAD_CR3",
-		[UMBRA_MMU_OP_RELEASE_PT]	 = "RELEASE_PT",
-		[UMBRA_MMU_OP_SYNC_AD]		 = "SYNC_AD",
-	};
-
-	return op < ARRAY_SIZE(names) && names[op] ? names[op] : "?";
-}
-
 /* RAM outside the queue pages the ops were written to, against the model. */
 static void check_ram(struct op_env *env, unsigned int nq)
 {
@@ -480,7 +464,7 @@ static long flush_and_check(struct op_env *env, const struct umbra_mmu_op *ops,
 		if (memcmp(&exp, &got[i], sizeof(exp)))
 			OP_MISMATCH(env,
 				    "op %u of %u (%s addr %#llx val %#llx flags %#x rsvd %#x): status %#x, want %#x%s",
-				    i, n, op_name(ops[i].op), ops[i].addr, ops[i].val,
+				    i, n, umbra_mmu_op_name(ops[i].op), ops[i].addr, ops[i].val,
 				    ops[i].flags, ops[i].reserved, got[i].status,
 				    exp.status,
 				    got[i].status == exp.status ? " (other fields changed)" : "");
@@ -550,7 +534,7 @@ static void expect_refused(struct op_env *env, struct umbra_mmu_op bad,
 			copy_from_user(&got, queue_uptr(env) + 1, sizeof(got)));
 	KUNIT_EXPECT_EQ_MSG(env->test, got.status, status,
 			    "%s addr %#llx val %#llx flags %#x rsvd %#x",
-			    op_name(bad.op), bad.addr, bad.val, bad.flags,
+			    umbra_mmu_op_name(bad.op), bad.addr, bad.val, bad.flags,
 			    bad.reserved);
 	KUNIT_EXPECT_EQ(env->test, read_u64(env, ENTRY(0, 7)), ops[0].val);
 }

@@ -156,4 +156,21 @@ struct umbra_mmu_op {
 
 #define UMBRA_MMU_OPS_PER_PAGE		(4096 / sizeof(struct umbra_mmu_op))
 
+/* The name of an op number, for messages ("?" for an unknown one). */
+static inline const char *umbra_mmu_op_name(__u32 op)
+{
+	static const char *const names[] = {
+		[UMBRA_MMU_OP_WRITE_PTE]	 = "WRITE_PTE",
+		[UMBRA_MMU_OP_WRITE_PTE_KEEP_AD] = "WRITE_PTE_KEEP_AD",
+		[UMBRA_MMU_OP_CLEAR_PTE]	 = "CLEAR_PTE",
+		[UMBRA_MMU_OP_INVLPG]		 = "INVLPG",
+		[UMBRA_MMU_OP_FLUSH_TLB]	 = "FLUSH_TLB",
+		[UMBRA_MMU_OP_LOAD_CR3]		 = "LOAD_CR3",
+		[UMBRA_MMU_OP_RELEASE_PT]	 = "RELEASE_PT",
+		[UMBRA_MMU_OP_SYNC_AD]		 = "SYNC_AD",
+	};
+
+	return op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "?";
+}
+
 #endif /* _UMBRA_PV_H */
