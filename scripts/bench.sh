@@ -12,7 +12,8 @@
 # scripts/testhost.d/kvm-load); the guests have one vCPU, so only wall time
 # can notice.
 #
-# The table is also saved to build/logs/bench.txt.
+# The table is also saved to build/logs/bench.txt.  Arguments name the
+# workloads to run ("make bench" runs them all): scripts/bench.sh fork mmap
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,7 @@ make -C "$top" --no-print-directory payload > "$logs/bench-build.log" 2>&1 ||
 	{ cat "$logs/bench-build.log"; exit 1; }
 
 "$top/scripts/testhost" --payload "$top/build/payload" --mem 3072 \
-	--timeout 3000 --log "$logs/bench-console.log" -- ./bench.sh \
+	--timeout 3000 --log "$logs/bench-console.log" -- ./bench.sh "$@" \
 	> "$logs/bench-raw.txt" 2>&1 || rc=$?
 grep -E '^failed\|' "$logs/bench-raw.txt" || true
 

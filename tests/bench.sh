@@ -14,15 +14,18 @@
 #   result|DEVICE|WORKLOAD|SCALE|<guest's "bench" line>|<stats JSON>
 #
 # where SCALE is 1 or 2.  Exit status 0 iff every run succeeded.
+# Arguments, if any, name the workloads to run (all of them by default).
 
 cd "$(dirname "$0")" || exit 1
 fail=0
+only=" $* "
 
 run() {
 	label=$1
 	dev=$2
 	scale=$3
 	shift 3
+	[ "$only" = "  " ] || case "$only" in *" $1 "*) ;; *) return 0 ;; esac
 	pv=pvmmu=native
 	[ "$label" = umbra-pv ] && pv=pvmmu=pv
 	if ./umbra-run --dev "$dev" -m 1G --timeout 900 --stats-json /tmp/s.json \
