@@ -281,7 +281,8 @@ static const struct kvm_cpuid_entry2 hypervisor_leaves[] = {
 	  .ebx = UMBRA_CPUID_SIG_EBX, .ecx = UMBRA_CPUID_SIG_ECX,
 	  .edx = UMBRA_CPUID_SIG_EDX },
 	{ .function = UMBRA_CPUID_FEATURES,
-	  .eax = UMBRA_PV_FEATURE_MMU_OP | UMBRA_PV_FEATURE_DEFERRED_AD },
+	  .eax = UMBRA_PV_FEATURE_MMU_OP | UMBRA_PV_FEATURE_DEFERRED_AD |
+		 UMBRA_PV_FEATURE_COW },
 };
 
 /**

@@ -179,6 +179,43 @@ static void zap_ptes(pte_t *pt, unsigned int from, unsigned int to, u64 va0,
  * any more, and palloc zeroes it when it is handed out again.  Releasing
  * first also means that no shadow of the table maps a frame it frees.
  */
+/*
+ * Table frames whose release_pt() waits in as_destroy()'s lazy batch.
+ * They are freed only after it: palloc writes its free-list link into a
+ * frame it frees, and a store into a table whose release is still queued
+ * lands in a frame umbra still shadows (a trap for nothing).
+ */
+#define RELEASED_MAX	64
+static struct {
+	bool batching;
+	unsigned int n;
+	u64 frame[RELEASED_MAX];
+} released;
+
+/* Ends the batch so far (when it holds RELEASED_MAX) and frees its tables. */
+static void free_released(void)
+{
+	unsigned int i;
+
+	leave_lazy_mmu();
+	for (i = 0; i < released.n; i++)
+		page_put(released.frame[i]);
+	released.n = 0;
+}
+
+static void put_released(u64 pa)
+{
+	if (!released.batching) {
+		page_put(pa);
+		return;
+	}
+	if (released.n == RELEASED_MAX) {
+		free_released();
+		enter_lazy_mmu();
+	}
+	released.frame[released.n++] = pa;
+}
+
 static void put_table(u64 pa, int level)
 {
 	pte_t *t = phys_to_virt(pa);
@@ -199,7 +236,7 @@ static void put_table(u64 pa, int level)
 		else
 			put_table(e & PTE_PFN_MASK, level - 1);
 	}
-	page_put(pa);
+	put_released(pa);
 }
 
 struct as *as_create(void)
@@ -234,6 +271,10 @@ struct as *as_create(void)
  * Once @as is no longer current its whole tree is reachable from no root
  * (the CR3 load flushed it), so it is torn down as put_table() does a
  * table: the root is released, then read with plain loads, never cleared.
+ * The releases of the whole tree are one lazy batch (pv_mmu.h), as Xen's
+ * Linux unpins an exiting mm's tables in one multicall: under pv one
+ * hypercall per exit, not one per table.  The table frames are freed after
+ * the batch (struct released), so none is written while its release waits.
  */
 void as_destroy(struct as *as)
 {
@@ -244,6 +285,9 @@ void as_destroy(struct as *as)
 		panic("%s: bad address space %d", __func__, as->id);
 	if (as == current_as)
 		as_switch(kernel_as);
+	as_cow_reap();
+	enter_lazy_mmu();
+	released.batching = true;
 	release_pt(as->root);
 	for (i = pt_index(AS_USER_START, 4); i < pt_index(AS_USER_END - 1, 4) + 1; i++) {
 		u64 e = root[i];
@@ -251,6 +295,8 @@ void as_destroy(struct as *as)
 		if (e & _PAGE_PRESENT)
 			put_table(e & PTE_PFN_MASK, 3);
 	}
+	released.batching = false;
+	free_released();
 	page_put(as->root);
 	as->in_use = false;
 }
@@ -666,6 +712,26 @@ static int copy_table(u64 src_e, int level, u64 *dst_e)
 	return ret;
 }
 
+/* A copy umbra made (pv_cow.c): the frame it replaced loses that PTE's count. */
+static void cow_done(u64 pte_gpa, u64 old_pte)
+{
+	(void)pte_gpa;
+	page_put(old_pte & PTE_PFN_MASK);
+}
+
+/**
+ * as_cow_reap() - account for the copy-on-write faults umbra resolved
+ *
+ * Under pv_cow (pv_mmu.h) a COW write may be resolved without reaching
+ * as_cow_fault(); until this runs, the frames those writes copied keep
+ * one count too many.  as_fork(), as_destroy() and as_cow_fault() call
+ * it first; so do callers that read the counts of COW frames.
+ */
+void as_cow_reap(void)
+{
+	pv_cow_reap(cow_done);
+}
+
 /**
  * as_fork() - copy an address space with copy-on-write
  * @src: the parent
@@ -687,6 +753,7 @@ struct as *as_fork(struct as *src)
 
 	if (!dst)
 		return NULL;
+	as_cow_reap();
 	droot = phys_to_virt(dst->root);
 	for (i = pt_index(AS_USER_START, 4); i < pt_index(AS_USER_END - 1, 4) + 1; i++) {
 		u64 e = pte_read(&sroot[i]), copy;
@@ -723,6 +790,7 @@ int as_cow_fault(struct as *as, u64 va)
 	int level;
 	pte_t *ep;
 
+	as_cow_reap();
 	ep = walk_leaf(as, va, &level, &shared);
 	e = pte_read(ep);
 	if (level != 1 || !(e & _PAGE_PRESENT) || !(e & _PAGE_COW))

@@ -181,6 +181,7 @@ void as_unmap_range(struct as *as, u64 va, u64 npages);
 void as_protect_range(struct as *as, u64 va, u64 npages, u64 set, u64 clear);
 struct as *as_fork(struct as *src);
 int as_cow_fault(struct as *as, u64 va);
+void as_cow_reap(void);
 
 /* bench.c */
 void __noreturn bench_main(int argc, char **argv);

@@ -22,7 +22,10 @@
  *     written in the same lazy section, do not free a frame whose mapping
  *     was cleared in it, and do not rely on a TLB flush issued in it.
  *     Lazy sections do not nest and hold no table allocation: as in
- *     Linux they wrap only the PTE loop of one leaf table.
+ *     Linux they wrap only the PTE loop of one leaf table, or the
+ *     release_pt() calls of a tree being torn down whole (as_destroy();
+ *     Xen's Linux likewise unpins an exiting mm's tables in one
+ *     multicall), where nothing is allocated before the leave.
  *   - A table page is a page table, written only through pv_mmu, while
  *     it is linked: from the set_pte() that links it, or a subtree it is
  *     in, into a linked table until it, or a table above it, has been
@@ -136,6 +139,20 @@ int pv_mmu_select(const char *name);
 
 /* pv_mmu_pv.c */
 extern const struct pv_mmu_ops pv_mmu_pv_ops;
+
+/*
+ * pv_cow.c: copy-on-write faults umbra resolves itself (pv.h).  The pv
+ * backend turns it on when umbra offers it.  A write to a _PAGE_COW page
+ * may then never reach the #PF handler: umbra copies the page into a
+ * frame of the pool, points the PTE at it and logs the old PTE.  The old
+ * frame keeps the count its PTE held until pv_cow_reap() hands the log
+ * to @done, which drops it; so code that reads counts of COW frames, or
+ * frees the frames of an address space, reaps first (as.c does).
+ */
+extern bool pv_cow_on;
+extern __u64 pv_cow_resolved;	/* COW faults umbra resolved, reaped */
+void pv_cow_init(void);
+void pv_cow_reap(void (*done)(__u64 pte_gpa, __u64 old_pte));
 
 static inline __u64 pte_read(const pte_t *ptep)
 {

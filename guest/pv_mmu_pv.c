@@ -55,18 +55,6 @@ static unsigned int nr_queued;
 static bool lazy;
 static bool deferred_ad;		/* registered with it: D bits lag */
 
-/* VMMCALL, KVM's convention: RAX = nr, RBX, RCX and RDX = arguments. */
-static long umbra_hypercall3(u64 nr, u64 a0, u64 a1, u64 a2)
-{
-	long ret;
-
-	asm volatile("vmmcall"
-		     : "=a"(ret)
-		     : "a"(nr), "b"(a0), "c"(a1), "d"(a2)
-		     : "memory");
-	return ret;
-}
-
 static void dump_op(unsigned int i)
 {
 	const struct umbra_mmu_op *q = &queue[i];
@@ -101,7 +89,7 @@ static void flush_queue(void)
 
 	if (!n)
 		return;
-	done = umbra_hypercall3(UMBRA_HC_MMU_FLUSH, n, 0, 0);
+	done = vmmcall3(UMBRA_HC_MMU_FLUSH, n, 0, 0);
 	pv_mmu_stats.hypercalls++;
 	if (done < 0) {
 		kprintf("guest: pv_mmu: queue at 0x%llx, %u ops\n", queue_gpa,
@@ -283,7 +271,7 @@ static const char *pv_probe(void)
 		panic("pv_mmu: no memory for the mmu_op queue");
 	/* Deferred A/D when umbra offers it: first writes cost no exit. */
 	flags = (a & UMBRA_PV_FEATURE_DEFERRED_AD) ? UMBRA_MMU_QUEUE_DEFERRED_AD : 0;
-	ret = umbra_hypercall3(UMBRA_HC_MMU_QUEUE, pa, npages, flags);
+	ret = vmmcall3(UMBRA_HC_MMU_QUEUE, pa, npages, flags);
 	if (ret < 0)
 		panic("pv_mmu: UMBRA_HC_MMU_QUEUE(0x%llx, %u, %#x) failed: %ld",
 		      pa, npages, flags, ret);
@@ -291,6 +279,9 @@ static const char *pv_probe(void)
 	kprintf("guest: pv_mmu: queue of %u ops%s\n",
 		npages * (unsigned int)UMBRA_MMU_OPS_PER_PAGE,
 		deferred_ad ? ", deferred A/D" : "");
+	/* And copy-on-write faults resolved in the #PF exit (pv_cow.c). */
+	if (a & UMBRA_PV_FEATURE_COW)
+		pv_cow_init();
 	queue = phys_to_virt(pa);
 	queue_gpa = pa;
 	queue_cap = npages * UMBRA_MMU_OPS_PER_PAGE;

@@ -18,6 +18,7 @@
  *                  destroy leave it alone.
  *   _PAGE_COW      the page was writable before a fork-like copy; a write
  *                  fault on it is resolved by copying (or reusing) the frame.
+ *                  It is umbra's UMBRA_PV_PTE_COW too (pv_cow.c).
  */
 #define _PAGE_PRESENT	(1ULL << 0)
 #define _PAGE_RW	(1ULL << 1)
@@ -146,6 +147,18 @@ static inline void cpuid(__u32 leaf, __u32 *a, __u32 *b, __u32 *c, __u32 *d)
 {
 	asm volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
 		     : "a"(leaf), "c"(0));
+}
+
+/* VMMCALL, KVM's convention: RAX = nr, RBX, RCX and RDX = arguments. */
+static inline long vmmcall3(__u64 nr, __u64 a0, __u64 a1, __u64 a2)
+{
+	long ret;
+
+	asm volatile("vmmcall"
+		     : "=a"(ret)
+		     : "a"(nr), "b"(a0), "c"(a1), "d"(a2)
+		     : "memory");
+	return ret;
 }
 
 static inline __u64 rdtsc(void)

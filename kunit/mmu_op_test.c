@@ -1537,7 +1537,7 @@ static void umbra_pv_hypercall_unknown_enosys(struct kunit *test)
 {
 	static const u64 nrs[] = {
 		0, 1, 5, 12,				/* KVM's own */
-		UMBRA_HC_BASE, UMBRA_HC_MMU_FLUSH + 1,
+		UMBRA_HC_BASE, UMBRA_HC_COW_AREA + 1,
 		UMBRA_HC_MMU_QUEUE | BIT_ULL(32),	/* no truncation to 32 bits */
 		UMBRA_HC_MMU_FLUSH | BIT_ULL(63), U64_MAX,
 	};

@@ -515,8 +515,8 @@ static bool is_table(const struct sync_env *env, u64 gfn)
  * rules in fault.c's and spte.h's comments, not from leaf_spte(): rights
  * are the intersection of the walk's; host-writable for RAM, not for the
  * read-only slot; MMU-writable if the walk allows writes, the host page is
- * writable and the frame is not a shadowed table; W (with D) only once
- * the guest's D is set.
+ * writable and the frame is not a shadowed table; W only once the guest's
+ * D is set; D wherever W would be but for the frame being a table.
  */
 static u64 model_spte(const struct sync_env *env, u64 gpte, u64 upper)
 {
@@ -534,10 +534,13 @@ static u64 model_spte(const struct sync_env *env, u64 gpte, u64 upper)
 		spte |= SPTE_USER;
 	if (env->nxe && ((gpte | upper) & GPTE_NX))
 		spte |= SPTE_NX;
+	/* D also marks W withheld only because the frame is a table. */
+	if ((gpte & upper & GPTE_W) && host_writable && (gpte & GPTE_D))
+		spte |= SPTE_DIRTY;
 	if ((gpte & upper & GPTE_W) && host_writable && !is_table(env, gfn)) {
 		spte |= SPTE_MMU_WRITABLE;
 		if (gpte & GPTE_D)
-			spte |= SPTE_WRITABLE | SPTE_DIRTY;
+			spte |= SPTE_WRITABLE;
 	}
 	return spte;
 }
@@ -1134,6 +1137,121 @@ static void umbra_mmu_sync_accessed_dirty_rule(struct kunit *test)
 	check_zap_all(&env);
 }
 
+/* The leaf spte the shadow of @va ends in, walked from vCPU 0's root. */
+static u64 leaf_spte_of(struct sync_env *env, u64 va)
+{
+	struct umbra_sp *sp = env->vcpu->mmu->root;
+	int level;
+
+	for (level = UMBRA_ROOT_LEVEL; sp && level > 1; level--) {
+		u64 spte = sp->spt[level_index(va, level)];
+
+		sp = spte_present(spte) ? spte_child(spte) : NULL;
+	}
+	return sp ? sp->spt[level_index(va, 1)] : 0;
+}
+
+/* How a guest frame stops being a page table. */
+static const char *const unshadow_params[] = { "release_pt", "unprotect" };
+
+static void unshadow_desc(const char *const *p, char *desc)
+{
+	strscpy(desc, *p, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(unshadow, unshadow_params, unshadow_desc);
+
+/* PD index of a 2 MiB guest page over guest-physical 0 .. 2 MiB. */
+#define PD_LARGE	7
+#define LARGE_VA(gfn)	(GVA(2, PD_LARGE, 0) + FRAME(gfn))
+
+/*
+ * spte.h's "W withheld for shadowing": the frame of a table the guest lets
+ * go (a PV RELEASE_PT, or a store the emulator gives up on, which
+ * unprotects it) gets W back in every spte whose guest entry allows the
+ * write and is dirty, through a guest table (PT2's window) and inside a
+ * guest large page (a direct shadow) alike, so the guest's next store to
+ * it takes no fault.  An entry that is clean, or read-only, keeps its
+ * spte read-only: the first write must still fault to set D, or be
+ * refused.
+ */
+static void umbra_mmu_sync_unshadowed_frame_gets_w_back(struct kunit *test)
+{
+	const char *how = *(const char *const *)test->param_value;
+	const u64 clean = FRAME(PT3_GFN) | GPTE_ALL;
+	const u64 ro = FRAME(PT3_GFN) | GPTE_P | GPTE_U | GPTE_A | GPTE_D;
+	const unsigned int CLEAN = 3, RO = 4;
+	struct umbra_vm *vm;
+	struct sync_env env;
+	unsigned int i;
+	u64 spte;
+
+	sync_env_init(test, &env, true, GPTE_ALL);
+	vm = env.vm;
+	set_gpte(&env, PT3_GFN, 0, DATA(0) | GPTE_ALL | GPTE_D);
+	set_gpte(&env, PT2_GFN, CLEAN, clean);
+	set_gpte(&env, PT2_GFN, RO, ro);
+	set_gpte(&env, PD_GFN, PD_LARGE, GPTE_ALL | GPTE_D | _PAGE_PSE);
+	env.tables |= BIT(PT2_GFN) | BIT(PT3_GFN);
+	fault_ok(&env, PT3_VA(0), 0);		/* PT3 is shadowed now */
+	fault_ok(&env, WIN_VA(PT3_GFN), 0);
+	fault_ok(&env, PT2_VA(CLEAN), 0);
+	fault_ok(&env, PT2_VA(RO), 0);
+	fault_ok(&env, LARGE_VA(PT3_GFN), 0);
+	KUNIT_ASSERT_EQ(test, rmap_len(&env, PT3_GFN), 4U);
+	KUNIT_ASSERT_EQ(test, writable_mappings(&env, PT3_GFN), 0U);
+	/* The mark: D without W where only shadowing keeps W away. */
+	KUNIT_EXPECT_TRUE(test, leaf_spte_of(&env, WIN_VA(PT3_GFN)) & SPTE_DIRTY);
+	KUNIT_EXPECT_TRUE(test, leaf_spte_of(&env, LARGE_VA(PT3_GFN)) & SPTE_DIRTY);
+	KUNIT_EXPECT_FALSE(test, leaf_spte_of(&env, PT2_VA(CLEAN)) & SPTE_DIRTY);
+	KUNIT_EXPECT_FALSE(test, leaf_spte_of(&env, PT2_VA(RO)) & SPTE_DIRTY);
+
+	if (!strcmp(how, "release_pt")) {
+		LIST_HEAD(zapped);
+		bool flush = false;
+		int idx = srcu_read_lock(&vm->srcu);
+
+		KUNIT_EXPECT_EQ(test, 0, umbra_mmu_release_pt(env.vcpu, FRAME(PT3_GFN),
+							      FRAME(PML4_GFN), &flush,
+							      &zapped));
+		umbra_mmu_flush_and_free(vm, flush, &zapped);
+		srcu_read_unlock(&vm->srcu, idx);
+	} else {
+		umbra_mmu_unprotect(env.vcpu, FRAME(PT3_GFN));
+	}
+	env.tables &= ~BIT(PT3_GFN);
+	KUNIT_EXPECT_NULL(test, umbra_kunit_find_sp(vm, PT3_GFN, 1));
+
+	spte = leaf_spte_of(&env, WIN_VA(PT3_GFN));
+	KUNIT_EXPECT_EQ(test, spte, model_spte(&env, FRAME(PT3_GFN) | GPTE_ALL | GPTE_D,
+					       GPTE_ALL));
+	KUNIT_EXPECT_TRUE(test, spte_writable(spte));
+	spte = leaf_spte_of(&env, LARGE_VA(PT3_GFN));
+	KUNIT_EXPECT_TRUE(test, spte_writable(spte) && (spte & SPTE_MMU_WRITABLE));
+	KUNIT_EXPECT_EQ(test, spte_pfn(spte), env.pfn[PT3_GFN]);
+	KUNIT_EXPECT_FALSE(test, spte_writable(leaf_spte_of(&env, PT2_VA(CLEAN))));
+	spte = leaf_spte_of(&env, PT2_VA(RO));
+	KUNIT_EXPECT_FALSE(test, spte & (SPTE_WRITABLE | SPTE_MMU_WRITABLE));
+	KUNIT_EXPECT_EQ(test, writable_mappings(&env, PT3_GFN), 2U);
+
+	/* The clean entry's first write still faults and sets D. */
+	fault_ok(&env, PT2_VA(CLEAN), PFERR_WRITE);
+	KUNIT_EXPECT_EQ(test, get_gpte(&env, PT2_GFN, CLEAN), clean | GPTE_D);
+	KUNIT_EXPECT_TRUE(test, spte_writable(leaf_spte_of(&env, PT2_VA(CLEAN))));
+	/* Writes through the read-only entry are the guest's #PF. */
+	KUNIT_EXPECT_EQ(test, fault(env.vcpu, PT2_VA(RO), PFERR_WRITE, NULL),
+			UMBRA_PF_GUEST);
+
+	/* A frame shadowed again loses W everywhere, as before. */
+	fault_ok(&env, PT3_VA(0), 0);
+	env.tables |= BIT(PT3_GFN);
+	KUNIT_EXPECT_EQ(test, writable_mappings(&env, PT3_GFN), 0U);
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_TRUE(test, leaf_spte_of(&env, i ? LARGE_VA(PT3_GFN) :
+						     WIN_VA(PT3_GFN)) & SPTE_DIRTY);
+	check_zap_all(&env);
+}
+
 static struct kunit_case umbra_mmu_sync_cases[] = {
 	KUNIT_CASE(umbra_mmu_sync_write_fault_unsyncs_leaf_tables),
 	KUNIT_CASE_PARAM(umbra_mmu_sync_resync_matches_model, table_gen_params),
@@ -1143,6 +1261,8 @@ static struct kunit_case umbra_mmu_sync_cases[] = {
 	KUNIT_CASE(umbra_mmu_sync_one_flush_resyncs_every_table),
 	KUNIT_CASE(umbra_mmu_sync_other_vcpu_flush_resyncs),
 	KUNIT_CASE(umbra_mmu_sync_accessed_dirty_rule),
+	KUNIT_CASE_PARAM(umbra_mmu_sync_unshadowed_frame_gets_w_back,
+			 unshadow_gen_params),
 	{}
 };
 

@@ -306,6 +306,12 @@ int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
 		if (r > 0) {
 			pf->fault_addr = addr;
 			pf->fault_error = w.fault_error;
+			pf->rw_gpte_gpa = 0;
+			if (umbra_mmu_walk_denied_by_rw(vcpu, &w, access)) {
+				pf->rw_gpte_gpa = (w.table_gfn[1] << PAGE_SHIFT) +
+						  level_index(addr, 1) * sizeof(u64);
+				pf->rw_gpte = w.gpte[1];
+			}
 			r = UMBRA_PF_GUEST;
 		} else {
 			r = -EIO;

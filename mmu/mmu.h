@@ -65,7 +65,10 @@ static inline unsigned int gpte_access(u64 gpte, bool nxe)
  * that applies spte.h's rules.  W only with MMU-writable, MMU-writable only
  * with host-writable and for a frame that is not a shadowed table, and W
  * only once the guest's D bit is (or is being) set, so that a clean page
- * faults on its first write and the walker can set D.
+ * faults on its first write and the walker can set D.  A dirty entry kept
+ * read-only only because its frame is a shadowed table gets D all the
+ * same: "W withheld for shadowing" (spte.h), which umbra_gfn_unprotect()
+ * reads when the frame stops being a table.
  */
 static inline u64 leaf_spte(u64 pfn, unsigned int acc, bool nxe,
 			    bool host_writable, bool shadowed, bool dirty)
@@ -78,10 +81,12 @@ static inline u64 leaf_spte(u64 pfn, unsigned int acc, bool nxe,
 		spte |= SPTE_NX;
 	if (host_writable)
 		spte |= SPTE_HOST_WRITABLE;
+	if ((acc & ACC_WRITE) && host_writable && dirty)
+		spte |= SPTE_DIRTY;
 	if ((acc & ACC_WRITE) && host_writable && !shadowed) {
 		spte |= SPTE_MMU_WRITABLE;
 		if (dirty)
-			spte |= SPTE_WRITABLE | SPTE_DIRTY;
+			spte |= SPTE_WRITABLE;
 	}
 	return spte;
 }
@@ -313,6 +318,8 @@ struct umbra_walk {
 int umbra_mmu_walk(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 	     struct umbra_walk *w);
 u64 umbra_mmu_rsvd_bits(const struct umbra_vcpu *vcpu, int level, u64 pte);
+bool umbra_mmu_walk_denied_by_rw(struct umbra_vcpu *vcpu,
+				 const struct umbra_walk *w, u32 access);
 u64 __user *umbra_mmu_gpte_ptr(struct umbra_vm *vm, u64 table_gfn, u64 addr,
 			       int level);
 u64 umbra_mmu_cr3_gfn(const struct umbra_vcpu *vcpu, u64 cr3);
@@ -334,6 +341,7 @@ bool umbra_sp_zap(struct umbra_vm *vm, struct umbra_sp *sp, struct list_head *za
 bool umbra_sp_zap_gfn(struct umbra_vm *vm, u64 gfn, struct list_head *zapped);
 bool umbra_gfn_is_shadowed(struct umbra_vm *vm, u64 gfn);
 bool umbra_gfn_write_protect(struct umbra_vm *vm, u64 gfn);
+void umbra_gfn_unprotect(struct umbra_vm *vm, u64 gfn);
 void umbra_sp_put_root(struct umbra_vm *vm, struct umbra_sp *sp,
 		 struct list_head *zapped);
 void umbra_sp_reclaim(struct umbra_vm *vm, struct list_head *zapped);

@@ -174,65 +174,22 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 	return spte_writable(spte);
 }
 
-/**
- * umbra_mmu_write_gpte - write one guest page-table entry, shadow included
- * @vcpu: the vCPU asking (a PV mmu_op)
- * @gpa: the entry, 8-byte aligned, in writable RAM
- * @val: the new value
- * @keep_ad: keep the accessed and dirty bits the entry has now
- * @old: set to the entry's previous value, with the A/D bits its mapping
- *	 gathered under deferred A/D (ad.c) folded in
- * @flush: set when a remote TLB flush is due before the batch ends
- *
- * The shadow entries that mirrored the old value follow it in place if it
- * keeps its frame (umbra_sp_resync_spte()), else are dropped and, for a
- * present leaf entry the guest has marked accessed, the new translation is
- * installed at once (see struct prefill).  The entry is written with a
- * compare-and-exchange loop: the walker may be setting A/D in it
- * concurrently, and a plain read-modify-write could lose its update.
- *
- * The A/D bits the CPU set in a dropped deferred spte are the old
- * mapping's: they stay in the entry if the new value maps the same frame
- * (a change of rights, say), and otherwise are only reported in @old.
- *
- * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
- * Return: 0, or -EFAULT if @gpa is not writable RAM.
+/*
+ * The guest entry at @gpa (@ptr in the VMM's mapping) went from *@old to
+ * @val: make every shadow of it follow (see umbra_mmu_write_gpte()), and
+ * pay the A/D bits a dropped deferred spte of the old value gathered.
  */
-int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
-			 bool keep_ad, u64 *old, bool *flush)
+static void gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
+			 u64 *old, u64 val, bool prefill, bool *flush)
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
-	u64 __user *ptr = umbra_mmu_ram_hva(vm, gpa);
 	unsigned int idx = (gpa & ~PAGE_MASK) / 8;
-	bool prefill, writable = false;
-	u64 owed = 0;
+	bool writable = false;
 	struct hlist_node *tmp;
 	struct prefill pf;
 	struct umbra_sp *sp;
-
-	if (!ptr)
-		return -EFAULT;
-	/*
-	 * Fill the cache before anything is written: if that fails, the op
-	 * still happens in full, only without the prefill.
-	 */
-	prefill = !umbra_mmu_topup(vcpu);
-	if (get_user(*old, ptr))
-		return -EFAULT;
-	for (;;) {
-		u64 want = keep_ad ? val | (*old & (_PAGE_ACCESSED | _PAGE_DIRTY)) : val;
-		bool done;
-
-		if (!user_access_begin(ptr, sizeof(*ptr)))
-			return -EFAULT;
-		done = unsafe_try_cmpxchg_user(ptr, old, want, efault);
-		user_access_end();
-		if (done) {
-			val = want;
-			break;
-		}
-	}
+	u64 owed = 0;
 
 	/*
 	 * The host page is looked up only for a new frame: a mirror of the
@@ -264,6 +221,102 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 		*old |= owed;
 		umbra_ad_pay(ptr, *old, owed);
 	}
+}
+
+/**
+ * umbra_mmu_write_gpte - write one guest page-table entry, shadow included
+ * @vcpu: the vCPU asking (a PV mmu_op)
+ * @gpa: the entry, 8-byte aligned, in writable RAM
+ * @val: the new value
+ * @keep_ad: keep the accessed and dirty bits the entry has now
+ * @old: set to the entry's previous value, with the A/D bits its mapping
+ *	 gathered under deferred A/D (ad.c) folded in
+ * @flush: set when a remote TLB flush is due before the batch ends
+ *
+ * The shadow entries that mirrored the old value follow it in place if it
+ * keeps its frame (umbra_sp_resync_spte()), else are dropped and, for a
+ * present leaf entry the guest has marked accessed, the new translation is
+ * installed at once (see struct prefill).  The entry is written with a
+ * compare-and-exchange loop: the walker may be setting A/D in it
+ * concurrently, and a plain read-modify-write could lose its update.
+ *
+ * The A/D bits the CPU set in a dropped deferred spte are the old
+ * mapping's: they stay in the entry if the new value maps the same frame
+ * (a change of rights, say), and otherwise are only reported in @old.
+ *
+ * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
+ * Return: 0, or -EFAULT if @gpa is not writable RAM.
+ */
+int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
+			 bool keep_ad, u64 *old, bool *flush)
+{
+	u64 __user *ptr = umbra_mmu_ram_hva(vcpu->vm, gpa);
+	bool prefill;
+
+	if (!ptr)
+		return -EFAULT;
+	/*
+	 * Fill the cache before anything is written: if that fails, the op
+	 * still happens in full, only without the prefill.
+	 */
+	prefill = !umbra_mmu_topup(vcpu);
+	if (get_user(*old, ptr))
+		return -EFAULT;
+	for (;;) {
+		u64 want = keep_ad ? val | (*old & (_PAGE_ACCESSED | _PAGE_DIRTY)) : val;
+		bool done;
+
+		if (!user_access_begin(ptr, sizeof(*ptr)))
+			return -EFAULT;
+		done = unsafe_try_cmpxchg_user(ptr, old, want, efault);
+		user_access_end();
+		if (done) {
+			val = want;
+			break;
+		}
+	}
+	gpte_written(vcpu, gpa, ptr, old, val, prefill, flush);
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/**
+ * umbra_mmu_cmpxchg_gpte - replace one guest entry if it still holds @expect
+ * @vcpu: the vCPU asking (a copy-on-write the host resolves, pvops/cow.c)
+ * @gpa: the entry, 8-byte aligned, in writable RAM
+ * @expect: the value the caller's decision was made on
+ * @val: the new value
+ * @flush: set when a remote TLB flush is due
+ *
+ * As umbra_mmu_write_gpte(), shadow included, but only if the entry holds
+ * @expect when it is written: another vCPU, or the walker setting A/D,
+ * may have changed it since the caller read it, and then nothing is
+ * written.  The A/D bits a deferred spte of the old value gathered are
+ * paid into the entry only if @val keeps its frame, as for a WRITE_PTE.
+ *
+ * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
+ * Return: 0, -EAGAIN if the entry changed, -EFAULT if @gpa is not
+ * writable RAM.
+ */
+int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
+			   u64 val, bool *flush)
+{
+	u64 __user *ptr = umbra_mmu_ram_hva(vcpu->vm, gpa);
+	u64 old = expect;
+	bool prefill, done;
+
+	if (!ptr || (gpa & 7))
+		return -EFAULT;
+	prefill = !umbra_mmu_topup(vcpu);
+	if (!user_access_begin(ptr, sizeof(*ptr)))
+		return -EFAULT;
+	done = unsafe_try_cmpxchg_user(ptr, &old, val, efault);
+	user_access_end();
+	if (!done)
+		return -EAGAIN;
+	gpte_written(vcpu, gpa, ptr, &old, val, prefill, flush);
 	return 0;
 efault:
 	user_access_end();
@@ -298,7 +351,9 @@ static bool gfn_is_live_root(struct umbra_vcpu *self, u64 gfn, u64 self_cr3)
  * @flush: set when a remote TLB flush is due before the batch ends
  * @zapped: zapped shadow pages, to free after that flush
  *
- * Its shadows go, so the guest may reuse the frame as data without traps.
+ * Its shadows go, and the sptes that map it get W back where the guest
+ * allows it (umbra_gfn_unprotect()), so the guest may reuse the frame as
+ * data without traps or faults.
  * A shadow kept as a previous root is zapped like any other (it is marked
  * invalid and dropped from the cache, mmu/root.c).
  *
@@ -319,6 +374,7 @@ int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 		return -EBUSY;
 	spin_lock(&mmu->lock);
 	*flush |= umbra_sp_zap_gfn(vm, gfn, zapped);
+	umbra_gfn_unprotect(vm, gfn);
 	spin_unlock(&mmu->lock);
 	return 0;
 }
@@ -333,6 +389,8 @@ int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
  * it is no longer write-protected, and let the guest run the store again.
  * If the frame is still a page table, the next walk through it shadows it
  * afresh from what the guest wrote.
+ *
+ * Context: may sleep; takes umbra_vm.srcu and mmu_lock.
  */
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa)
 {
@@ -340,11 +398,16 @@ void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa)
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
 	LIST_HEAD(zapped);
 	bool flush;
+	int idx;
 
+	/* The rmaps live in the memslots (umbra_gfn_rmap()). */
+	idx = srcu_read_lock(&vm->srcu);
 	spin_lock(&mmu->lock);
 	flush = umbra_sp_zap_gfn(vm, gpa >> PAGE_SHIFT, &zapped);
+	umbra_gfn_unprotect(vm, gpa >> PAGE_SHIFT);
 	spin_unlock(&mmu->lock);
 	umbra_mmu_flush_and_free(vm, flush, &zapped);
+	srcu_read_unlock(&vm->srcu, idx);
 }
 
 /* Under mmu_lock: the unsync leaf table @gva's shadow path ends in, or NULL. */

@@ -289,6 +289,55 @@ bool umbra_gfn_write_protect(struct umbra_vm *vm, u64 gfn)
 	return flush;
 }
 
+/*
+ * The rights the guest's walk gave leaf spte @idx of @sp: the upper
+ * levels' (the role), and for a table that shadows a guest one, its entry.
+ */
+static unsigned int leaf_access(const struct umbra_sp *sp, unsigned int idx)
+{
+	unsigned int acc = sp->role.access;
+
+	if (!sp->role.direct)
+		acc &= gpte_access(sp->gptes[idx], sp->role.nxe);
+	return acc;
+}
+
+/**
+ * umbra_gfn_unprotect - give W back to sptes of a frame that is no table now
+ * @vm: the VM
+ * @gfn: the frame; its last shadow page has just been zapped
+ *
+ * Undoes umbra_gfn_write_protect() where it can (spte.h, "W withheld for
+ * shadowing"): every spte of @gfn with D but not W whose guest entry still
+ * grants the write gets MMU-writable and W again.  Without this a table
+ * frame the guest frees and reuses takes one more fault on its first
+ * store, only for the shadow MMU to find nothing to protect.  Sptes in
+ * unsync tables are left to their resync; a deferred spte's D is the CPU's,
+ * not this mark.  Gaining rights needs no TLB flush: a CPU that still
+ * holds the read-only translation faults once and finds the spte writable.
+ */
+void umbra_gfn_unprotect(struct umbra_vm *vm, u64 gfn)
+{
+	unsigned long *head = umbra_gfn_rmap(vm, gfn), iter;
+	u64 *sptep;
+
+	assert_mmu_locked(vm);
+	if (!head || umbra_gfn_is_shadowed(vm, gfn))
+		return;
+	for (sptep = umbra_rmap_first(head, &iter); sptep; sptep = umbra_rmap_next(head, &iter)) {
+		struct umbra_sp *sp = sptep_sp(sptep);
+		u64 spte = *sptep;
+
+		if ((spte & (SPTE_WRITABLE | SPTE_AD_DEFERRED | SPTE_DIRTY |
+			     SPTE_HOST_WRITABLE)) != (SPTE_DIRTY | SPTE_HOST_WRITABLE) ||
+		    sp->unsync || !(leaf_access(sp, sptep_index(sptep)) & ACC_WRITE))
+			continue;
+		spte |= SPTE_MMU_WRITABLE | SPTE_WRITABLE;
+		spte_check(spte);
+		WRITE_ONCE(*sptep, spte);
+	}
+}
+
 /**
  * umbra_sp_reclaim - keep the pool within its bound, oldest first
  * @vm: the VM

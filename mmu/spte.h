@@ -34,6 +34,15 @@
  *     MMU-writable too, so that writer keeps its hands off.
  *   - When an MMU-writable spte loses W, remote TLBs are flushed before
  *     anyone relies on the protection (mmu/flush.c).
+ *   - D without W ("W withheld for shadowing"): the spte was made from, or
+ *     write-protected out of, a dirty guest entry that allows the write
+ *     on a host-writable page, and only the frame being a shadowed guest
+ *     table keeps W away.  The CPU never sets D in an spte without W, so
+ *     the bit is free to say so.  When the frame stops being a table,
+ *     umbra_gfn_unprotect() gives such sptes MMU-writable and W back
+ *     (after checking the guest's rights once more), and the guest's
+ *     first store to a freed table frame takes no fault.  Not for
+ *     SPTE_AD_DEFERRED sptes, whose D belongs to the CPU.
  *   - An SPTE_AD_DEFERRED spte is volatile: the CPU may set its D at any
  *     time, so it is changed only atomically (xchg, cmpxchg), and whoever
  *     drops it hands a set D on to the guest PTE (mmu/ad.c).

@@ -192,6 +192,30 @@ static int walk_once(struct umbra_vcpu *vcpu, u64 addr, u32 access,
 	return 0;
 }
 
+/**
+ * umbra_mmu_walk_denied_by_rw - did only a 4 KiB leaf's R/W refuse a write?
+ * @vcpu: the vCPU
+ * @w: a walk that failed with a protection fault
+ * @access: the access it was for
+ *
+ * True if the leaf is a present 4 KiB PTE and the walk would have allowed
+ * @access had that PTE had R/W: the shape of a copy-on-write fault.
+ */
+bool umbra_mmu_walk_denied_by_rw(struct umbra_vcpu *vcpu,
+				 const struct umbra_walk *w, u32 access)
+{
+	const struct umbra_paging *p = &vcpu->mmu->paging;
+	unsigned int acc;
+
+	/* PRESENT without RSVD: access_denied() refused a complete walk. */
+	if (!(access & PFERR_WRITE) || mmu_unpaged(vcpu->mmu) ||
+	    (w->fault_error & (PFERR_PRESENT | PFERR_RSVD)) != PFERR_PRESENT ||
+	    w->level != 1 || (w->gpte[1] & _PAGE_RW))
+		return false;
+	acc = w->pt_access[1] & gpte_access(w->gpte[1] | _PAGE_RW, p->efer & EFER_NX);
+	return !access_denied(p, acc, access);
+}
+
 /*
  * Paging off: the linear address is the guest-physical one (32 bits: the
  * guest runs 16- or 32-bit code) and nothing is checked.  Reported as a

@@ -34,6 +34,8 @@ long umbra_pv_hypercall(struct umbra_vcpu *vcpu, u64 nr, u64 a0, u64 a1,
 		return umbra_pv_mmu_queue(vcpu, a0, a1, a2);
 	case UMBRA_HC_MMU_FLUSH:
 		return umbra_pv_mmu_flush(vcpu, a0, fx);
+	case UMBRA_HC_COW_AREA:
+		return umbra_pv_cow_area(vcpu, a0);
 	default:
 		return -KVM_ENOSYS;
 	}

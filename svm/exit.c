@@ -343,6 +343,15 @@ static int handle_pf(struct umbra_svm_vcpu *svm)
 
 	svm->vcpu->stats.pf_taken++;
 	r = umbra_mmu_page_fault(svm->vcpu, c->exit_info_2, c->exit_info_1, &pf);
+	/*
+	 * A copy-on-write the guest lets umbra do (pv.h): once done, the
+	 * write is faulted in at once, as the guest's retry would be, so
+	 * that the first write through a table not yet shadowed does not
+	 * cost a second exit.  What that second walk finds is the answer.
+	 */
+	if (r == UMBRA_PF_GUEST && umbra_pv_cow_fault(svm->vcpu, &pf))
+		r = umbra_mmu_page_fault(svm->vcpu, c->exit_info_2,
+					 c->exit_info_1, &pf);
 	switch (r) {
 	case UMBRA_PF_FIXED:
 		return SVM_RESUME;

@@ -157,6 +157,11 @@ check insmod_umbra_for_guest insmod ./umbra.ko
 guest_suite /dev/umbra native
 guest_suite /dev/umbra pv
 check guest_pv_backend_used grep -q "pv_mmu pv: hypercalls=" /tmp/guest.log
+# The pv backend lets umbra resolve COW faults: the cow case's writes
+# must have gone that way (and its checks passed above).
+check guest_pv_cow_registered grep -q "pv_cow: umbra resolves COW faults" /tmp/guest.log
+cow=$(sed -n 's/^ *pv_cow *\([0-9]*\).*/\1/p' /tmp/guest.log)
+if [ "${cow:-0}" -gt 0 ]; then ok guest_pv_cow_resolved; else notok guest_pv_cow_resolved "pv_cow ${cow:-none}"; fi
 guest_suite /dev/umbra native --unpaged -c 2
 unpaged_ran umbra
 ./realmode_test --dev /dev/umbra > /tmp/realmode.log 2>&1

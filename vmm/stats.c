@@ -36,6 +36,7 @@ static const struct {
 	/* umbra's own: KVM has none of these */
 	KSTAT(cr3_loads), KSTAT(shadow_pages_created), KSTAT(shadow_pages_zapped),
 	KSTAT(hypercalls_mmu_flush), KSTAT(mmu_ops), KSTAT(ad_synced),
+	KSTAT(pv_cow),
 #undef KSTAT
 };
 _Static_assert(ARRAY_SIZE(kstat_defs) <= KSTATS_MAX, "raise KSTATS_MAX");

@@ -59,10 +59,17 @@ static u64 frame_of(struct as *as, unsigned int i)
 	return pte_read(as_leaf(as, page_va(i), &level)) & PTE_PFN_MASK;
 }
 
+/* COW faults so far: the hook's, and those umbra resolved (pv_cow). */
+static u64 cow_faults(void)
+{
+	as_cow_reap();
+	return cw.faults + pv_cow_resolved;
+}
+
 /* Writes page @i of @m (which must be current) and checks the fault count. */
 static void cow_write(struct cow_model *m, unsigned int i, int cpl, u64 val)
 {
-	u64 before = cw.faults;
+	u64 before = cow_faults();
 	struct outcome want;
 
 	cw.expect_cr2 = page_va(i);
@@ -72,9 +79,10 @@ static void cow_write(struct cow_model *m, unsigned int i, int cpl, u64 val)
 		want_ok(&want, 0);
 	if (!check_access(page_va(i), ACC_WRITE, cpl, val, &want, "COW write"))
 		return;
-	CHECK(cw.faults - before == (m->pending[i] ? 1 : 0),
+	before = cow_faults() - before;
+	CHECK(before == (m->pending[i] ? 1 : 0),
 	      "space %d page %u: %llu COW faults, model says %d", m->as->id, i,
-	      cw.faults - before, m->pending[i]);
+	      before, m->pending[i]);
 	if (i < NPAGES) {
 		m->val[i] = val;
 		m->pending[i] = false;
@@ -150,14 +158,23 @@ void test_cow(void)
 		cow_write(&grand, i, 0, 0x9300 + i);
 	cow_write(&grand, 12, 3, 0x9312);
 
-	/* The child is the last user of orig[0..3]: reuse, no copy. */
+	/*
+	 * The child is the last user of orig[0..3]: reuse, no copy.  Where
+	 * umbra resolves COW faults it copies all the same (pv.h), and the
+	 * reap frees the frame instead (the case's leak check sees that it
+	 * does: the frame may well be back in umbra's pool by now).
+	 */
 	as_switch(child.as);
 	for (i = 0; i < 4; i++) {
 		CHECK(page_count(orig[i]) == 1, "page %u: count %u, want 1",
 		      i, page_count(orig[i]));
 		cow_write(&child, i, 0, 0x9400 + i);
-		CHECK(frame_of(child.as, i) == orig[i],
-		      "page %u: last user got a copy, not its frame", i);
+		if (pv_cow_on)
+			CHECK(frame_of(child.as, i) != orig[i],
+			      "page %u: umbra resolved the fault without a copy", i);
+		else
+			CHECK(frame_of(child.as, i) == orig[i],
+			      "page %u: last user got a copy, not its frame", i);
 	}
 
 	verify(&parent, 0, "parent");

@@ -74,6 +74,8 @@ struct umbra_global_stats {
  * @mmu_ops:	mmu_ops processed in them
  * @ad_synced:	D bits copied back to guest PTEs under deferred A/D,
  *		by this vCPU (PV; see include/umbra/pv.h)
+ * @pv_cow:	copy-on-write faults umbra resolved itself (PV COW area,
+ *		include/umbra/pv.h); each is also in @pf_taken, not @pf_guest
  * @reserved:	zero; room to grow
  */
 struct umbra_vcpu_stats {
@@ -96,7 +98,8 @@ struct umbra_vcpu_stats {
 	__u64 hypercalls_mmu_flush;
 	__u64 mmu_ops;
 	__u64 ad_synced;
-	__u64 reserved[13];
+	__u64 pv_cow;
+	__u64 reserved[12];
 };
 
 /* System ioctl (on the /dev/umbra fd). */

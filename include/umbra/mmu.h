@@ -55,11 +55,18 @@ enum umbra_pf_result {
  * @gpa:	guest-physical address of the access (MMIO, EMULATE)
  * @fault_addr:	for UMBRA_PF_GUEST: CR2
  * @fault_error: for UMBRA_PF_GUEST: the #PF error code
+ * @rw_gpte_gpa: for UMBRA_PF_GUEST from umbra_mmu_page_fault(): if only
+ *		the R/W bit of a present 4 KiB PTE refused the write (a
+ *		copy-on-write fault, maybe), that PTE's guest-physical
+ *		address, else 0
+ * @rw_gpte:	that PTE, as the walk read it
  */
 struct umbra_pf {
 	u64 gpa;
 	u64 fault_addr;
 	u32 fault_error;
+	u64 rw_gpte_gpa;
+	u64 rw_gpte;
 };
 
 /* mmu/mmu.c: per-VM and per-vCPU lifetime */
@@ -92,6 +99,8 @@ int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			 bool keep_ad, u64 *old, bool *flush);
+int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
+			   u64 val, bool *flush);
 int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 			 struct list_head *zapped);
 void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush,

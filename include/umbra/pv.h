@@ -73,6 +73,40 @@
  *     - whenever umbra drops its copy for a reason of its own, the bits
  *       go to the entry before the guest runs again, if the entry still
  *       maps the same frame.
+ *
+ * Copy-on-write by the host (UMBRA_PV_FEATURE_COW)
+ *   A copy-on-write fault costs a shadow MMU two exits: the #PF, which
+ *   umbra must intercept, and the guest's fix (a hypercall, or a trapped
+ *   store and an INVLPG).  A vCPU that registers a COW area with
+ *   UMBRA_HC_COW_AREA(gpa) (one page, page aligned, writable RAM; gpa 0
+ *   unregisters) lets umbra resolve them inside the first exit.  A write
+ *   that faults only because a present 4 KiB PTE lacks R/W, where that
+ *   PTE has UMBRA_PV_PTE_COW and every level above allows the write, is
+ *   resolved by umbra if the area has a frame in free[] and room in
+ *   done[]:
+ *     - it takes frame free[nr_free - 1] (a frame number) and copies the
+ *       4 KiB page the PTE maps into it;
+ *     - it replaces the PTE, if it still holds what the walk read (else
+ *       the guest just retries the write), by the new frame with the old
+ *       PTE's other bits, R/W, A and D set and UMBRA_PV_PTE_COW clear, and
+ *       flushes the old translation from every vCPU's TLB;
+ *     - it records { the PTE's address, the old PTE } in done[nr_done],
+ *       increments nr_done, decrements nr_free, and resumes the guest,
+ *       whose write now goes to the copy.
+ *   Otherwise (no area, free[] empty, done[] full, counts beyond the
+ *   arrays, a frame that is not writable RAM or is the page being copied)
+ *   the guest gets its #PF as usual and the area stays as it was; if the
+ *   PTE itself turns out not to be writable RAM, the #PF comes after the
+ *   copy, with nr_free and nr_done as they were.  umbra
+ *   never decides whether a copy is needed: a page with one user left
+ *   is copied too, and the guest frees the old one when it reads done[].
+ *   A frame given in free[] is the guest's word: one that is still a page
+ *   table is overwritten all the same, and umbra drops its shadows so that
+ *   they never disagree with it.
+ *   The area is the registering vCPU's, and umbra reads and writes it only
+ *   while that vCPU is in an exit: the guest fills free[] and empties
+ *   done[] (setting nr_done to 0) with plain stores, and sees umbra's
+ *   updates when it runs again.
  */
 #ifndef _UMBRA_PV_H
 #define _UMBRA_PV_H
@@ -88,11 +122,13 @@
 
 #define UMBRA_PV_FEATURE_MMU_OP		(1U << 0)
 #define UMBRA_PV_FEATURE_DEFERRED_AD	(1U << 1)
+#define UMBRA_PV_FEATURE_COW		(1U << 2)
 
 /* Hypercall numbers (RAX); umbra's own range, away from KVM's. */
 #define UMBRA_HC_BASE			0x756d0000	/* "um" */
 #define UMBRA_HC_MMU_QUEUE		(UMBRA_HC_BASE + 1)
 #define UMBRA_HC_MMU_FLUSH		(UMBRA_HC_BASE + 2)
+#define UMBRA_HC_COW_AREA		(UMBRA_HC_BASE + 3)
 
 /* Hypercall errors (returned negated in RAX). */
 #define UMBRA_PV_EINVAL			1	/* bad argument */
@@ -155,6 +191,38 @@ struct umbra_mmu_op {
 };
 
 #define UMBRA_MMU_OPS_PER_PAGE		(4096 / sizeof(struct umbra_mmu_op))
+
+/* A PTE bit x86 leaves to software: copy-on-write, see above. */
+#define UMBRA_PV_PTE_COW		(1ULL << 10)
+
+#define UMBRA_COW_FREE_MAX		170
+#define UMBRA_COW_DONE_MAX		170
+
+/**
+ * struct umbra_cow_done - one copy-on-write umbra resolved
+ * @pte_gpa:	guest-physical address of the PTE it rewrote
+ * @old_pte:	the PTE before: its frame is the page that was copied
+ */
+struct umbra_cow_done {
+	__u64 pte_gpa;
+	__u64 old_pte;
+};
+
+/**
+ * struct umbra_cow_area - a vCPU's COW area (one page)
+ * @nr_free:	frames in @free: the guest sets it, umbra takes from the top
+ * @nr_done:	entries in @done: umbra appends, the guest empties
+ * @reserved:	zero
+ * @free:	frame numbers umbra may copy into
+ * @done:	the copies umbra made, oldest first
+ */
+struct umbra_cow_area {
+	__u32 nr_free;
+	__u32 nr_done;
+	__u64 reserved;
+	__u64 free[UMBRA_COW_FREE_MAX];
+	struct umbra_cow_done done[UMBRA_COW_DONE_MAX];
+};
 
 /* The name of an op number, for messages ("?" for an unknown one). */
 static inline const char *umbra_mmu_op_name(__u32 op)

@@ -8,6 +8,7 @@
 
 #include <linux/types.h>
 
+struct umbra_pf;
 struct umbra_vcpu;
 
 /**
@@ -35,5 +36,9 @@ long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages,
 			u64 flags);
 long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 			struct umbra_pv_effects *fx);
+
+/* pvops/cow.c */
+long umbra_pv_cow_area(struct umbra_vcpu *vcpu, u64 gpa);
+bool umbra_pv_cow_fault(struct umbra_vcpu *vcpu, const struct umbra_pf *pf);
 
 #endif /* _UMBRA_PVOPS_H */

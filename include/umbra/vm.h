@@ -147,6 +147,7 @@ enum umbra_vcpu_request {
  * @stats:	event counts (UMBRA_GET_VCPU_STATS)
  * @pv_queue_gpa: the PV mmu_op queue area (pvops/mmu_op.c), or 0
  * @pv_queue_ops: how many ops it holds, or 0 when none is registered
+ * @pv_cow_gpa:	the PV COW area (pvops/cow.c), or 0
  */
 struct umbra_vcpu {
 	struct umbra_vm *vm;
@@ -170,6 +171,7 @@ struct umbra_vcpu {
 	struct umbra_vcpu_stats stats;
 	u64 pv_queue_gpa;
 	u32 pv_queue_ops;
+	u64 pv_cow_gpa;
 };
 
 /**

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cow.c - copy-on-write faults resolved by the host (UMBRA_PV_FEATURE_COW)
+ *
+ * What it owns:
+ *   each vCPU's registered COW area (umbra_vcpu.pv_cow_gpa), and the
+ *   resolution of a copy-on-write #PF inside the exit that caught it:
+ *   take a frame the guest gave, copy the page into it, swap the PTE
+ *   (guest entry and shadow together, mmu/pte_write.c), log what was done.
+ *
+ * Why: a shadow MMU must intercept every #PF, so a guest that resolves
+ * its own COW faults pays two exits for each, the #PF and its fix.  The
+ * guest's rule for the fix is simple enough to apply here (pv.h), and
+ * then the #PF is the only exit.
+ *
+ * The area is guest memory, read and written only from the exit of the
+ * vCPU that registered it, so nothing races with the guest; but each
+ * field is read once and checked before use, and anything off (counts
+ * beyond the arrays, a frame that is not writable RAM) makes the fault
+ * the guest's own #PF, as if no area were registered.  The PTE is
+ * swapped with a compare-and-exchange against the value the walk read, so
+ * a PTE another vCPU changed meanwhile is left alone (the write retries).
+ *
+ * Context: the vCPU thread, may sleep; no lock held on entry.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/stddef.h>
+#include <linux/uaccess.h>
+#include <umbra/mmu.h>
+#include <umbra/pv.h>
+#include <umbra/pvops.h>
+#include "pvops.h"
+
+static_assert(sizeof(struct umbra_cow_area) <= PAGE_SIZE);
+
+/* Writable RAM at frame @gfn, in the VMM's mapping; NULL if not. */
+static void __user *ram_page(struct umbra_vcpu *vcpu, u64 gfn)
+{
+	const struct umbra_memslot *slot = umbra_pv_ram_slot(vcpu->vm, gfn, 1);
+
+	if (!slot)
+		return NULL;
+	return (void __user *)(slot->userspace_addr +
+			       ((gfn - slot->base_gfn) << PAGE_SHIFT));
+}
+
+/**
+ * umbra_pv_cow_area - UMBRA_HC_COW_AREA: register (or drop) the COW area
+ * @vcpu: the vCPU
+ * @gpa: the area, one page, page aligned; 0 unregisters
+ *
+ * Return: 0, -UMBRA_PV_EINVAL (misaligned), or -UMBRA_PV_EFAULT if the
+ * page is not writable RAM.
+ */
+long umbra_pv_cow_area(struct umbra_vcpu *vcpu, u64 gpa)
+{
+	int idx;
+	bool ok;
+
+	if (!gpa) {
+		vcpu->pv_cow_gpa = 0;
+		return 0;
+	}
+	if (gpa & ~PAGE_MASK)
+		return -UMBRA_PV_EINVAL;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	ok = ram_page(vcpu, gpa >> PAGE_SHIFT);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	if (!ok)
+		return -UMBRA_PV_EFAULT;
+	vcpu->pv_cow_gpa = gpa;
+	return 0;
+}
+
+/* Copies the page at @src to @dst through @buf.  Return: 0 or -EFAULT. */
+static int copy_page_user(void __user *dst, const void __user *src, void *buf)
+{
+	if (copy_from_user(buf, src, PAGE_SIZE) || copy_to_user(dst, buf, PAGE_SIZE))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The resolution proper, inside umbra_vm.srcu.  Return: true if the
+ * guest may just resume (resolved, or the PTE changed under us).
+ */
+static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
+{
+	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
+	struct umbra_cow_area __user *area;
+	void __user *src, *dst;
+	u32 nr_free, nr_done;
+	bool flush = false;
+	u64 new_gfn, new;
+	LIST_HEAD(none);
+	void *buf;
+	int r;
+
+	area = ram_page(vcpu, vcpu->pv_cow_gpa >> PAGE_SHIFT);
+	if (!area || get_user(nr_free, &area->nr_free) ||
+	    get_user(nr_done, &area->nr_done) ||
+	    !nr_free || nr_free > UMBRA_COW_FREE_MAX ||
+	    nr_done >= UMBRA_COW_DONE_MAX ||
+	    get_user(new_gfn, &area->free[nr_free - 1]))
+		return false;
+	src = ram_page(vcpu, (gpte & frame) >> PAGE_SHIFT);
+	dst = new_gfn == (gpte & frame) >> PAGE_SHIFT ? NULL : ram_page(vcpu, new_gfn);
+	if (!src || !dst || (new_gfn << PAGE_SHIFT) & ~frame)
+		return false;
+
+	buf = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return false;
+	r = copy_page_user(dst, src, buf);
+	free_page((unsigned long)buf);
+	if (r)
+		return false;
+	/*
+	 * The copy is a store the guest did not make through its shadow: if
+	 * the frame it handed out is still a shadowed table, those shadows
+	 * describe what was there before, so they go.
+	 */
+	umbra_mmu_unprotect(vcpu, new_gfn << PAGE_SHIFT);
+
+	if (put_user(pte_gpa, &area->done[nr_done].pte_gpa) ||
+	    put_user(gpte, &area->done[nr_done].old_pte))
+		return false;
+	new = (new_gfn << PAGE_SHIFT) | (gpte & ~frame & ~UMBRA_PV_PTE_COW) |
+	      _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+	r = umbra_mmu_cmpxchg_gpte(vcpu, pte_gpa, gpte, new, &flush);
+	if (r)
+		return r == -EAGAIN;	/* changed: the write faults afresh */
+	/*
+	 * The PTE is the guest's now: count it in the log even if the area
+	 * went away meanwhile (the guest's loss, not the host's).
+	 */
+	if (put_user(nr_done + 1, &area->nr_done) ||
+	    put_user(nr_free - 1, &area->nr_free))
+		pr_warn_ratelimited("vCPU %u: COW area at %#llx went away\n",
+				    vcpu->id, vcpu->pv_cow_gpa);
+	/* The old read-only translation, on every vCPU (the flush rule). */
+	umbra_mmu_flush_and_free(vcpu->vm, true, &none);
+	vcpu->stats.pv_cow++;
+	return true;
+}
+
+/**
+ * umbra_pv_cow_fault - resolve a copy-on-write #PF if the guest asked to
+ * @vcpu: the vCPU that faulted
+ * @pf: the fault, UMBRA_PF_GUEST from umbra_mmu_page_fault()
+ *
+ * Context: the vCPU thread, may sleep.
+ * Return: true if the guest resumes without the #PF (see pv.h), false if
+ * it must get it.
+ */
+bool umbra_pv_cow_fault(struct umbra_vcpu *vcpu, const struct umbra_pf *pf)
+{
+	bool done;
+	int idx;
+
+	if (!vcpu->pv_cow_gpa || !pf->rw_gpte_gpa ||
+	    !(pf->rw_gpte & UMBRA_PV_PTE_COW))
+		return false;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	done = cow_fault(vcpu, pf->rw_gpte_gpa, pf->rw_gpte);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return done;
+}
