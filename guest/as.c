@@ -170,16 +170,6 @@ static void zap_ptes(pte_t *pt, unsigned int from, unsigned int to, u64 va0,
 }
 
 /*
- * Drops one reference to the table at @pa of @level.  The last one tears
- * it down: the caller has unlinked it and flushed (or @pa's address space
- * is exiting and no longer current), so it is reachable from no root, and
- * release_pt() makes it ordinary memory (pv_mmu.h).  Its entries are then
- * read with plain loads, to drop the counts of the frames they map and
- * to put the tables below, and are not cleared: nothing walks the page
- * any more, and palloc zeroes it when it is handed out again.  Releasing
- * first also means that no shadow of the table maps a frame it frees.
- */
-/*
  * Table frames whose release_pt() waits in as_destroy()'s lazy batch.
  * They are freed only after it: palloc writes its free-list link into a
  * frame it frees, and a store into a table whose release is still queued
@@ -216,6 +206,16 @@ static void put_released(u64 pa)
 	released.frame[released.n++] = pa;
 }
 
+/*
+ * Drops one reference to the table at @pa of @level.  The last one tears
+ * it down: the caller has unlinked it and flushed (or @pa's address space
+ * is exiting and no longer current), so it is reachable from no root, and
+ * release_pt() makes it ordinary memory (pv_mmu.h).  Its entries are then
+ * read with plain loads, to drop the counts of the frames they map and
+ * to put the tables below, and are not cleared: nothing walks the page
+ * any more, and palloc zeroes it when it is handed out again.  Releasing
+ * first also means that no shadow of the table maps a frame it frees.
+ */
 static void put_table(u64 pa, int level)
 {
 	pte_t *t = phys_to_virt(pa);

@@ -303,7 +303,6 @@ void *umbra_mmu_cache_alloc(struct umbra_vcpu *vcpu);
 struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu);
 struct umbra_memslot *umbra_mmu_gfn_to_slot(struct umbra_vm *vm, u64 gfn);
 u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn);
-void __user *umbra_mmu_ram_hva(struct umbra_vm *vm, u64 gpa);
 
 /* walk.c: the guest page-table walker */
 struct umbra_walk {

@@ -31,20 +31,8 @@
 #include <umbra/mmu.h>
 #include <umbra/pv.h>
 #include <umbra/pvops.h>
-#include "pvops.h"
 
 static_assert(sizeof(struct umbra_cow_area) <= PAGE_SIZE);
-
-/* Writable RAM at frame @gfn, in the VMM's mapping; NULL if not. */
-static void __user *ram_page(struct umbra_vcpu *vcpu, u64 gfn)
-{
-	const struct umbra_memslot *slot = umbra_pv_ram_slot(vcpu->vm, gfn, 1);
-
-	if (!slot)
-		return NULL;
-	return (void __user *)(slot->userspace_addr +
-			       ((gfn - slot->base_gfn) << PAGE_SHIFT));
-}
 
 /**
  * umbra_pv_cow_area - UMBRA_HC_COW_AREA: register (or drop) the COW area
@@ -66,7 +54,7 @@ long umbra_pv_cow_area(struct umbra_vcpu *vcpu, u64 gpa)
 	if (gpa & ~PAGE_MASK)
 		return -UMBRA_PV_EINVAL;
 	idx = srcu_read_lock(&vcpu->vm->srcu);
-	ok = ram_page(vcpu, gpa >> PAGE_SHIFT);
+	ok = umbra_mmu_ram_hva(vcpu->vm, gpa);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	if (!ok)
 		return -UMBRA_PV_EFAULT;
@@ -98,16 +86,19 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 	void *buf;
 	int r;
 
-	area = ram_page(vcpu, vcpu->pv_cow_gpa >> PAGE_SHIFT);
+	area = umbra_mmu_ram_hva(vcpu->vm, vcpu->pv_cow_gpa);
 	if (!area || get_user(nr_free, &area->nr_free) ||
 	    get_user(nr_done, &area->nr_done) ||
 	    !nr_free || nr_free > UMBRA_COW_FREE_MAX ||
 	    nr_done >= UMBRA_COW_DONE_MAX ||
 	    get_user(new_gfn, &area->free[nr_free - 1]))
 		return false;
-	src = ram_page(vcpu, (gpte & frame) >> PAGE_SHIFT);
-	dst = new_gfn == (gpte & frame) >> PAGE_SHIFT ? NULL : ram_page(vcpu, new_gfn);
-	if (!src || !dst || (new_gfn << PAGE_SHIFT) & ~frame)
+	/* A frame number too wide for an entry would wrap in the shift. */
+	if (new_gfn > frame >> PAGE_SHIFT || new_gfn << PAGE_SHIFT == (gpte & frame))
+		return false;
+	src = umbra_mmu_ram_hva(vcpu->vm, gpte & frame);
+	dst = umbra_mmu_ram_hva(vcpu->vm, new_gfn << PAGE_SHIFT);
+	if (!src || !dst)
 		return false;
 
 	buf = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
@@ -140,8 +131,11 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 	    put_user(nr_free - 1, &area->nr_free))
 		pr_warn_ratelimited("vCPU %u: COW area at %#llx went away\n",
 				    vcpu->id, vcpu->pv_cow_gpa);
-	/* The old read-only translation, on every vCPU (the flush rule). */
-	umbra_mmu_flush_and_free(vcpu->vm, true, &none);
+	/*
+	 * The old read-only translation, on every vCPU, if a shadow held it
+	 * (the flush rule); a PTE no shadow mirrored left nothing to flush.
+	 */
+	umbra_mmu_flush_and_free(vcpu->vm, flush, &none);
 	vcpu->stats.pv_cow++;
 	return true;
 }

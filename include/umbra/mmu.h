@@ -69,11 +69,12 @@ struct umbra_pf {
 	u64 rw_gpte;
 };
 
-/* mmu/mmu.c: per-VM and per-vCPU lifetime */
+/* mmu/mmu.c: per-VM and per-vCPU lifetime, guest RAM */
 int umbra_mmu_vm_init(struct umbra_vm *vm);
 void umbra_mmu_vm_destroy(struct umbra_vm *vm);
 int umbra_mmu_vcpu_init(struct umbra_vcpu *vcpu);
 void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu);
+void __user *umbra_mmu_ram_hva(struct umbra_vm *vm, u64 gpa);
 
 /* mmu/root.c: the root the hardware runs on */
 void umbra_mmu_set_paging(struct umbra_vcpu *vcpu, const struct umbra_paging *p);
