@@ -798,7 +798,7 @@ int as_cow_fault(struct as *as, u64 va)
 	frame = e & PTE_PFN_MASK;
 	copy = frame;
 	if (page_count(frame) > 1) {
-		copy = palloc_alloc();
+		copy = palloc_alloc_raw();
 		if (!copy)
 			return -ENOMEM;
 		memcpy(phys_to_virt(copy), phys_to_virt(frame), PAGE_SIZE);

@@ -139,6 +139,7 @@ extern char user_read[], user_write[], user_exec[], user_ret[];
 /* palloc.c: guest-physical page frames, refcounted */
 void palloc_init(u64 start, u64 end);
 u64 palloc_alloc(void);			/* zeroed; 0 when out of memory */
+u64 palloc_alloc_raw(void);		/* not zeroed, to overwrite whole */
 void palloc_free(u64 pa);
 u64 palloc_alloc_huge(void);		/* 2 MiB aligned, zeroed; or 0 */
 u64 palloc_alloc_contig(unsigned int n);	/* n contiguous frames; or 0 */

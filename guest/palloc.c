@@ -45,7 +45,13 @@ static void check_frame(u64 pa, const char *what)
 		panic("%s: %llx is not an allocatable frame", what, pa);
 }
 
-u64 palloc_alloc(void)
+/*
+ * A frame with count 1 and whatever its last user left in it: for a frame
+ * that is overwritten whole before anyone reads it (a copy-on-write copy,
+ * made here or by umbra), where zeroing would be wasted.  0 when out of
+ * memory.
+ */
+u64 palloc_alloc_raw(void)
 {
 	u64 pa;
 
@@ -58,9 +64,17 @@ u64 palloc_alloc(void)
 	} else {
 		return 0;
 	}
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	refs[pa >> PAGE_SHIFT] = 1;
 	used++;
+	return pa;
+}
+
+u64 palloc_alloc(void)
+{
+	u64 pa = palloc_alloc_raw();
+
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
 }
 

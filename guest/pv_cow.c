@@ -23,7 +23,7 @@ static struct umbra_cow_area *area;
 static void refill(void)
 {
 	while (area->nr_free < UMBRA_COW_FREE_MAX) {
-		u64 f = palloc_alloc();
+		u64 f = palloc_alloc_raw();	/* umbra copies over it */
 
 		if (!f)
 			break;		/* short of memory: faults fall back */

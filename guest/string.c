@@ -7,11 +7,24 @@
  */
 #include "guest.h"
 
+/*
+ * Whole quadwords where the sizes allow, as for the pages that are most
+ * of what these move: the same on hardware, but an emulator that runs a
+ * REP one iteration at a time (QEMU's TCG, which runs the benchmarks)
+ * then takes an eighth of the steps.
+ */
 void *memset(void *s, int c, size_t n)
 {
 	void *d = s;
 
-	asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	if (!(n % 8) && !((unsigned long)s % 8)) {
+		u64 q = 0x0101010101010101ULL * (u8)c;
+
+		n /= 8;
+		asm volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(q) : "memory");
+	} else {
+		asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	}
 	return s;
 }
 
@@ -19,7 +32,12 @@ void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
 
-	asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	if (!(n % 8) && !(((unsigned long)dst | (unsigned long)src) % 8)) {
+		n /= 8;
+		asm volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	} else {
+		asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	}
 	return dst;
 }
 
