@@ -16,7 +16,10 @@
  *   fork MiB [N]       a parent with MiB of written pages forks N times;
  *                      each child runs (CR3 switch), writes one word in
  *                      every FORK_TOUCH_STRIDE-th page (a copy-on-write
- *                      fault each) and exits (ops = N)
+ *                      fault each) and exits (ops = N); before its bench
+ *                      line it prints "phases fork: fork=F child=C
+ *                      exit=E", the cycles per fork of as_fork(), of the
+ *                      child's writes and of its exit
  *   mmap MiB N         N times: map MiB populated, write each page, unmap
  *                      (ops = N)
  *   mprotect MiB N     MiB mapped and written; N times: make it read-only,
@@ -164,21 +167,29 @@ static bool bench_cow_hook(const struct pf_info *pf)
 	return true;
 }
 
+/* Where bench fork's cycles go: as_fork(), the child's writes, its exit. */
+static struct {
+	u64 fork, child, exit;
+} fork_phase;
+
 /*
  * The child of fork @n: writes one word in every FORK_TOUCH_STRIDE-th of
  * the @pages, each a COW fault, and exits.  Returns how many it wrote.
  */
 static u64 run_child(struct as *parent, struct as *child, u64 pages, u64 n)
 {
-	u64 i, touched = 0;
+	u64 i, touched = 0, t0 = rdtsc(), t1;
 
 	as_switch(child);
 	for (i = 0; i < pages; i += FORK_TOUCH_STRIDE) {
 		*(volatile u64 *)(BENCH_VA + i * PAGE_SIZE) = CHILD_STAMP + n;
 		touched++;
 	}
+	t1 = rdtsc();
+	fork_phase.child += t1 - t0;
 	as_switch(parent);
 	as_destroy(child);
+	fork_phase.exit += rdtsc() - t1;
 	return touched;
 }
 
@@ -215,13 +226,19 @@ static void __noreturn bench_fork(u64 mib, u64 iters)
 	pv_cow_resolved = 0;
 	t0 = start_clock();
 	for (n = 0; n < iters; n++) {
+		u64 f0 = rdtsc();
+
 		child = as_fork(parent);
 		if (!child)
 			panic("bench: out of memory forking");
+		fork_phase.fork += rdtsc() - f0;
 		touched += run_child(parent, child, pages, n);
 	}
 	t1 = rdtsc();
 	check_children(pages, touched);
+	kprintf("phases fork: fork=%llu child=%llu exit=%llu cycles per op\n",
+		fork_phase.fork / iters, fork_phase.child / iters,
+		fork_phase.exit / iters);
 	report("fork", iters, t1 - t0);
 }
 

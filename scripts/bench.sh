@@ -74,5 +74,19 @@ for w in works:
             # A marginal wall time can come out negative: noise, no ratio.
             wall = f"{u['wall']/k['wall']:11.2f}" if u["wall"] > 0 and k["wall"] > 0 else f"{'-':>11}"
             print(f"{'':10} {label:11} {(u['exits'] - u['irq'])/(k['exits'] - k['irq']):10.3f} {'':7} {'':9} {'':10} {u['cycles']/k['cycles']:12.2f} {wall}")
+
+# Where the fork workload's cycles go, per fork, in the 2N run.
+phases = [l.rstrip("\n").split("|", 3) for l in open(sys.argv[1], errors="replace")
+          if l.startswith("phases|")]
+if phases:
+    print()
+    print("fork, guest cycles per fork by phase (2N run): as_fork(), the child's writes, its exit")
+    print(f"{'device':11} {'fork':>12} {'child':>12} {'exit':>12}")
+    for _, dev, scale, text in phases:
+        if scale != "2":
+            continue
+        f = dict(re.findall(r"(\w+)=(\d+)", text))
+        cols = "".join(f" {int(f.get(k, 0)):12}" for k in ("fork", "child", "exit"))
+        print(f"{dev:11}{cols}")
 PY
 exit "${rc:-0}"

@@ -31,6 +31,7 @@ run() {
 	if ./umbra-run --dev "$dev" -m 1G --timeout 900 --stats-json /tmp/s.json \
 		guest.elf -- $pv bench "$@" > /tmp/b.out 2>&1; then
 		echo "result|$label|$1|$scale|$(grep '^bench ' /tmp/b.out)|$(cat /tmp/s.json)"
+		grep '^phases ' /tmp/b.out | sed "s/^/phases|$label|$scale|/"
 	else
 		echo "failed|$label|$*|$(tail -3 /tmp/b.out | tr '\n' ' ')"
 		fail=1
@@ -42,8 +43,8 @@ workloads() {
 	run "$1" "$2" 2 demand 256
 	run "$1" "$2" 1 churn 100
 	run "$1" "$2" 2 churn 200
-	run "$1" "$2" 1 fork 64 2
-	run "$1" "$2" 2 fork 64 4
+	run "$1" "$2" 1 fork 64 8
+	run "$1" "$2" 2 fork 64 16
 	run "$1" "$2" 1 mmap 16 5
 	run "$1" "$2" 2 mmap 16 10
 	run "$1" "$2" 1 mprotect 16 5
