@@ -171,9 +171,9 @@ static void zap_ptes(pte_t *pt, unsigned int from, unsigned int to, u64 va0,
 
 /*
  * Table frames whose release_pt() waits in as_destroy()'s lazy batch.
- * They are freed only after it: palloc writes its free-list link into a
- * frame it frees, and a store into a table whose release is still queued
- * lands in a frame umbra still shadows (a trap for nothing).
+ * They are freed only after it: a freed frame may be handed out (and
+ * zeroed) at once, and a store into a table whose release is still
+ * queued lands in a frame umbra still shadows (a trap for nothing).
  */
 #define RELEASED_MAX	64
 static struct {

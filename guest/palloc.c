@@ -3,25 +3,32 @@
  * palloc.c - guest-physical page frames from boot_info.free_start to
  * mem_size, with a reference count per 4 KiB frame.
  *
- * Parts: a bump pointer over never-used memory; a LIFO free list of 4 KiB
- * frames threaded through the frames themselves (reached through the
- * identity map), so a frame freed as a page table is the next one handed
- * out, as data or as another table, which is what a shadow MMU must get
- * right; a free list of 2 MiB blocks cut from the bump region; runs of
- * physically contiguous frames cut from the bump region, for areas shared
- * with the hypervisor (the PV mmu_op queue).
+ * Parts: a bump pointer over never-used memory; a LIFO stack of free 4 KiB
+ * frames, so a frame freed as a page table is the next one handed out, as
+ * data or as another table, which is what a shadow MMU must get right; a
+ * free list of 2 MiB blocks cut from the bump region; runs of physically
+ * contiguous frames cut from the bump region, for areas shared with the
+ * hypervisor (the PV mmu_op queue).
  *
- * Invariants: a frame on the 4 KiB free list has count 0; an allocated
- * frame has count >= 1; 2 MiB blocks are not counted per frame (they are
+ * The free stack lives beside the counts, not in the free frames, as
+ * Linux keeps its free lists in struct page: freeing and raw allocation
+ * never touch the frame.  Under a shadow MMU a store into a frame just
+ * freed as a page table would trap while the frame is still shadowed,
+ * and a frame another party filled (umbra's COW copies) would be pulled
+ * into the caches only to be freed.
+ *
+ * Invariants: a frame on the free stack has count 0; an allocated frame
+ * has count >= 1; 2 MiB blocks are not counted per frame (they are
  * mapped _PAGE_SPECIAL, their owner frees them).  Single-threaded.
  */
 #include "guest.h"
 
 static u64 pool_start, pool_end;	/* frames counted in refs[] */
 static u64 bump;			/* first never-used frame */
-static u64 free_list;			/* pa of a free frame, 0 = empty */
 static u64 huge_free_list;
 static u32 *refs;			/* indexed by pfn */
+static u32 *free_stack;			/* pfns of free frames */
+static u64 nr_free;
 static u64 used;
 
 void palloc_init(u64 start, u64 end)
@@ -30,9 +37,13 @@ void palloc_init(u64 start, u64 end)
 
 	if (!IS_ALIGNED(start, PAGE_SIZE) || start >= end)
 		panic("bad free memory range %llx-%llx", start, end);
+	if (nr >> 32)
+		panic("%llx frames are too many to count", nr);
 	refs = phys_to_virt(start);
 	memset(refs, 0, nr * sizeof(*refs));
-	pool_start = ALIGN_UP(start + nr * sizeof(*refs), PAGE_SIZE);
+	free_stack = refs + nr;
+	nr_free = 0;
+	pool_start = ALIGN_UP(start + 2 * nr * sizeof(*refs), PAGE_SIZE);
 	pool_end = ALIGN_DOWN(end, PAGE_SIZE);
 	bump = pool_start;
 	if (bump >= pool_end)
@@ -55,9 +66,8 @@ u64 palloc_alloc_raw(void)
 {
 	u64 pa;
 
-	if (free_list) {
-		pa = free_list;
-		free_list = *(u64 *)phys_to_virt(pa);
+	if (nr_free) {
+		pa = (u64)free_stack[--nr_free] << PAGE_SHIFT;
 	} else if (bump < pool_end) {
 		pa = bump;
 		bump += PAGE_SIZE;
@@ -80,8 +90,7 @@ u64 palloc_alloc(void)
 
 static void push_free(u64 pa)
 {
-	*(u64 *)phys_to_virt(pa) = free_list;
-	free_list = pa;
+	free_stack[nr_free++] = pa >> PAGE_SHIFT;
 }
 
 void palloc_free(u64 pa)
