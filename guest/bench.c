@@ -24,6 +24,9 @@
  *                      (ops = N)
  *   mprotect MiB N     MiB mapped and written; N times: make it read-only,
  *                      make it writable, write each page (ops = N)
+ *   cpuid N            N CPUIDs, each a VM exit that the hypervisor answers
+ *                      in the kernel: the cost of one round trip, the
+ *                      floor under every exit the others take (ops = N)
  */
 #include "guest.h"
 
@@ -44,7 +47,7 @@ static void __noreturn bench_usage(const char *why)
 {
 	kprintf("bench: %s\n"
 	       "usage: bench demand MiB | churn N | fork MiB [N] | mmap MiB N |"
-	       " mprotect MiB N\n", why);
+	       " mprotect MiB N | cpuid N\n", why);
 	guest_exit(2);
 }
 
@@ -274,6 +277,18 @@ static void __noreturn bench_mprotect(u64 mib, u64 iters)
 	report("mprotect", iters, t1 - t0);
 }
 
+static void __noreturn bench_cpuid(u64 iters)
+{
+	u32 a, b, c, d;
+	u64 i, t0, t1;
+
+	t0 = start_clock();
+	for (i = 0; i < iters; i++)
+		cpuid(0, &a, &b, &c, &d);
+	t1 = rdtsc();
+	report("cpuid", iters, t1 - t0);
+}
+
 void bench_main(int argc, char **argv)
 {
 	const char *name = argc ? argv[0] : "";
@@ -291,5 +306,7 @@ void bench_main(int argc, char **argv)
 	if (!strcmp(name, "mprotect"))
 		bench_mprotect(arg_u64(argc, argv, 1, 0, "MiB"),
 			       arg_u64(argc, argv, 2, 0, "N"));
+	if (!strcmp(name, "cpuid"))
+		bench_cpuid(arg_u64(argc, argv, 1, 0, "N"));
 	bench_usage(argc ? "unknown workload" : "no workload given");
 }
