@@ -17,9 +17,12 @@
  * A case faults through umbra_mmu_page_fault(), as the backend's #PF exit
  * does, then hands the result to umbra_pv_cow_fault() as svm/exit.c does,
  * and checks guest memory: the copy, the PTE, the area's counts and log,
- * and that every refusal leaves all three as they were.
+ * and that every refusal leaves all three as they were.  One case checks
+ * the host pages the copy goes through (umbra_mmu_get_host_page()).
  */
 #include <kunit/test.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/uaccess.h>
 #include <umbra/pv.h>
 #include <umbra/pvops.h>
@@ -348,12 +351,47 @@ static void umbra_pv_cow_area_checks_gpa(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.vcpu->pv_cow_gpa, 0ULL);
 }
 
+/*
+ * The host pages the copy goes through (mmu/mmu.c): refused where guest
+ * RAM is not (no memslot, a write to read-only memory), and stale once
+ * the host has invalidated the page (here MADV_DONTNEED), which is when
+ * a copy made into it would be lost and cow.c leaves the fault to the
+ * guest.
+ */
+static void umbra_mmu_host_page_stale_after_invalidation(struct kunit *test)
+{
+	struct umbra_host_page hp;
+	struct cow_env env;
+	unsigned long hva;
+	int idx;
+
+	cow_env_init(test, &env);
+	hva = env.ram + FRAME(FREE_GFN);
+	idx = srcu_read_lock(&env.vm->srcu);
+	KUNIT_EXPECT_FALSE(test, umbra_mmu_get_host_page(env.vm, HOLE_GFN, false, &hp));
+	KUNIT_EXPECT_NULL(test, hp.page);
+	KUNIT_EXPECT_FALSE(test, umbra_mmu_get_host_page(env.vm, ROM_GFN, true, &hp));
+	KUNIT_EXPECT_NULL(test, hp.page);
+	KUNIT_EXPECT_TRUE(test, umbra_mmu_get_host_page(env.vm, ROM_GFN, false, &hp));
+	umbra_mmu_put_host_page(&hp, false);
+
+	KUNIT_ASSERT_TRUE(test, umbra_mmu_get_host_page(env.vm, FREE_GFN, true, &hp));
+	KUNIT_EXPECT_EQ(test, (u64)page_to_pfn(hp.page), umbra_kunit_host_pfn(test, hva));
+	KUNIT_EXPECT_FALSE(test, umbra_mmu_host_page_stale(env.vm, &hp));
+	KUNIT_EXPECT_EQ(test, 0, do_madvise(current->mm, hva, PAGE_SIZE, MADV_DONTNEED));
+	KUNIT_EXPECT_TRUE(test, umbra_mmu_host_page_stale(env.vm, &hp));
+	umbra_mmu_put_host_page(&hp, true);
+	KUNIT_EXPECT_NULL(test, hp.page);
+	srcu_read_unlock(&env.vm->srcu, idx);
+}
+
 static struct kunit_case umbra_pv_cow_cases[] = {
 	KUNIT_CASE(umbra_pv_cow_fault_copies_and_logs),
 	KUNIT_CASE_PARAM(umbra_pv_cow_fault_refusals_leave_all, refusal_gen_params),
 	KUNIT_CASE(umbra_pv_cow_fault_changed_pte_is_left),
 	KUNIT_CASE(umbra_pv_cow_fault_drops_shadow_of_frame),
 	KUNIT_CASE(umbra_pv_cow_area_checks_gpa),
+	KUNIT_CASE(umbra_mmu_host_page_stale_after_invalidation),
 	{}
 };
 

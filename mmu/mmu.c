@@ -13,6 +13,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include "mmu.h"
@@ -120,6 +121,74 @@ void __user *umbra_mmu_ram_hva(struct umbra_vm *vm, u64 gpa)
 		return NULL;
 	return (void __user *)(umbra_mmu_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
 			       (gpa & ~PAGE_MASK));
+}
+
+/**
+ * umbra_mmu_get_host_page - take the VMM's page behind a guest frame
+ * @vm: the VM
+ * @gfn: the frame, in RAM (for @write, writable RAM)
+ * @write: the host will store into it
+ * @hp: filled in; @hp->page is NULL on failure
+ *
+ * The page is faulted in if need be (get_user_pages_fast()).
+ * Context: inside umbra_vm.srcu, may sleep.
+ * Return: true if @hp holds the page.
+ */
+bool umbra_mmu_get_host_page(struct umbra_vm *vm, u64 gfn, bool write,
+			     struct umbra_host_page *hp)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct umbra_memslot *slot = umbra_mmu_gfn_to_slot(vm, gfn);
+
+	hp->page = NULL;
+	if (!slot || (slot->flags & UMBRA_MEMSLOT_INVALID) ||
+	    (write && (slot->flags & KVM_MEM_READONLY)))
+		return false;
+	hp->gfn = gfn;
+	hp->writable = write;
+	hp->seq = READ_ONCE(mmu->invalidate_seq);
+	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
+	if (get_user_pages_fast(umbra_mmu_gfn_to_hva(slot, gfn), 1,
+				write ? FOLL_WRITE : 0, &hp->page) != 1) {
+		hp->page = NULL;
+		return false;
+	}
+	return true;
+}
+
+/**
+ * umbra_mmu_host_page_stale - may the VMM map another page at @hp->gfn?
+ * @vm: the VM
+ * @hp: a page from umbra_mmu_get_host_page()
+ *
+ * True if a host invalidation (mmu/notifier.c) is running or ran since
+ * @hp was looked up: what was stored into @hp->page may be lost.  False
+ * means every invalidation to come begins after the caller's stores,
+ * which it then carries along as the page's contents (migration copies
+ * them, a COW break in the VMM copies them, swap writes them out).
+ */
+bool umbra_mmu_host_page_stale(struct umbra_vm *vm,
+			       const struct umbra_host_page *hp)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	bool stale;
+
+	spin_lock(&mmu->lock);
+	stale = mmu->invalidate_in_progress || mmu->invalidate_seq != hp->seq;
+	spin_unlock(&mmu->lock);
+	return stale;
+}
+
+/* Drops @hp's reference; @dirtied: the host stored into the page. */
+void umbra_mmu_put_host_page(struct umbra_host_page *hp, bool dirtied)
+{
+	if (!hp->page)
+		return;
+	/* The store was the host's: the page cache must know (file-backed RAM). */
+	if (dirtied)
+		set_page_dirty_lock(hp->page);
+	put_page(hp->page);
+	hp->page = NULL;
 }
 
 /**

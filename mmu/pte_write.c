@@ -90,17 +90,22 @@ out:
  * set: with A clear the first access must go through the walker, which
  * sets it.  Writable only with D set, for the same reason (fault.c).
  * Under deferred A/D (ad.c) neither is needed: the spte is made without
- * the A and D the entry lacks, and the CPU marks it.  The host page is looked up before mmu_lock without faulting it
- * in, and the notifier sequence tells whether it went away in between.
+ * the A and D the entry lacks, and the CPU marks it.  The host page is
+ * looked up before mmu_lock without faulting it in, and the notifier
+ * sequence tells whether it went away in between.  A caller that holds
+ * the page already (a COW copy just made into it) lends it: @borrowed,
+ * and the caller puts it.
  */
 struct prefill {
 	struct page *page;
 	u64 gfn;
 	bool host_writable;
+	bool borrowed;
 	unsigned long seq;
 };
 
-static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val, struct prefill *pf)
+static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val,
+			   const struct umbra_host_page *hint, struct prefill *pf)
 {
 	struct umbra_mmu_vm *mmu = vm_mmu(vcpu->vm);
 	struct umbra_memslot *slot;
@@ -119,6 +124,13 @@ static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val, struct prefill *pf)
 	hva = umbra_mmu_gfn_to_hva(slot, pf->gfn);
 	want_write = (val & _PAGE_RW) && !(slot->flags & KVM_MEM_READONLY) &&
 		     ((val & _PAGE_DIRTY) || READ_ONCE(mmu->ad_pending));
+	pf->borrowed = hint && hint->page && hint->gfn == pf->gfn;
+	if (pf->borrowed) {
+		pf->page = hint->page;
+		pf->seq = hint->seq;
+		pf->host_writable = want_write && hint->writable;
+		return;
+	}
 	pf->seq = READ_ONCE(mmu->invalidate_seq);
 	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
 	pf->host_writable = want_write &&
@@ -180,7 +192,8 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
  * pay the A/D bits a dropped deferred spte of the old value gathered.
  */
 static void gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
-			 u64 *old, u64 val, bool prefill, bool *flush)
+			 u64 *old, u64 val, bool prefill,
+			 const struct umbra_host_page *hint, bool *flush)
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
@@ -197,7 +210,7 @@ static void gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
 	 */
 	pf.page = NULL;
 	if (prefill && ((*old ^ val) & (GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
-		prefill_lookup(vcpu, val, &pf);
+		prefill_lookup(vcpu, val, hint, &pf);
 	spin_lock(&mmu->lock);
 	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT) {
 		if (!spte_present(sp->spt[idx])) {
@@ -212,7 +225,7 @@ static void gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
 		writable |= prefill_install(vcpu, sp, idx, val, &pf);
 	}
 	spin_unlock(&mmu->lock);
-	if (pf.page) {
+	if (pf.page && !pf.borrowed) {
 		if (writable)
 			set_page_dirty_lock(pf.page);
 		put_page(pf.page);
@@ -275,7 +288,7 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			break;
 		}
 	}
-	gpte_written(vcpu, gpa, ptr, old, val, prefill, flush);
+	gpte_written(vcpu, gpa, ptr, old, val, prefill, NULL, flush);
 	return 0;
 efault:
 	user_access_end();
@@ -288,6 +301,8 @@ efault:
  * @gpa: the entry, 8-byte aligned, in writable RAM
  * @expect: the value the caller's decision was made on
  * @val: the new value
+ * @hint: the host page of @val's frame if the caller holds one, for the
+ *	  prefill to use instead of a lookup of its own; or NULL
  * @flush: set when a remote TLB flush is due
  *
  * As umbra_mmu_write_gpte(), shadow included, but only if the entry holds
@@ -301,7 +316,8 @@ efault:
  * writable RAM.
  */
 int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
-			   u64 val, bool *flush)
+			   u64 val, const struct umbra_host_page *hint,
+			   bool *flush)
 {
 	u64 __user *ptr = umbra_mmu_ram_hva(vcpu->vm, gpa);
 	u64 old = expect;
@@ -316,7 +332,7 @@ int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
 	user_access_end();
 	if (!done)
 		return -EAGAIN;
-	gpte_written(vcpu, gpa, ptr, &old, val, prefill, flush);
+	gpte_written(vcpu, gpa, ptr, &old, val, prefill, hint, flush);
 	return 0;
 efault:
 	user_access_end();
@@ -467,7 +483,7 @@ void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva)
 
 	ptr = umbra_mmu_ram_hva(vm, (gfn << PAGE_SHIFT) + i * sizeof(u64));
 	if (ptr && !get_user(gpte, ptr) && !umbra_mmu_topup(vcpu))
-		prefill_lookup(vcpu, gpte, &pf);
+		prefill_lookup(vcpu, gpte, NULL, &pf);
 
 	spin_lock(&mmu->lock);
 	sp = unsync_leaf(vcpu, gva);

@@ -26,7 +26,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
-#include <linux/mm.h>
 #include <linux/stddef.h>
 #include <linux/uaccess.h>
 #include <umbra/mmu.h>
@@ -64,36 +63,21 @@ long umbra_pv_cow_area(struct umbra_vcpu *vcpu, u64 gpa)
 }
 
 /*
- * Copies the guest page at @src to the one at @dst (the VMM's addresses).
- * Both are pinned and copied kernel to kernel with copy_page(): one pass
- * over the data, where copy_from_user() into a bounce page and back out
- * makes two, each a byte-wise REP MOVSB on FSRM CPUs.  Measured in the
- * test host, per page: copy_page() 4.7K cycles, one copy_from_user()
- * 18.8K, the two pins 13K.
- * Return: 0, or -EFAULT if either page cannot be had (with write access
- * for @dst).
+ * Copies @from's page to @to's, kernel to kernel with copy_page(): one
+ * pass over the data, where copy_from_user() into a bounce page and back
+ * out makes two, each a byte-wise REP MOVSB on FSRM CPUs.  Measured in
+ * the test host, per page: copy_page() 4.7K cycles, one copy_from_user()
+ * 18.8K.
  */
-static int copy_guest_page(void __user *dst, const void __user *src)
+static void copy_host_page(struct umbra_host_page *to,
+			   const struct umbra_host_page *from)
 {
-	struct page *from, *to;
-	void *d, *s;
+	void *s = kmap_local_page(from->page);
+	void *d = kmap_local_page(to->page);
 
-	if (get_user_pages_fast((unsigned long)src, 1, 0, &from) != 1)
-		return -EFAULT;
-	if (get_user_pages_fast((unsigned long)dst, 1, FOLL_WRITE, &to) != 1) {
-		put_page(from);
-		return -EFAULT;
-	}
-	s = kmap_local_page(from);
-	d = kmap_local_page(to);
 	copy_page(d, s);
 	kunmap_local(d);
 	kunmap_local(s);
-	/* The store was the host's: the page cache must know (file-backed RAM). */
-	set_page_dirty_lock(to);
-	put_page(to);
-	put_page(from);
-	return 0;
 }
 
 /*
@@ -103,10 +87,10 @@ static int copy_guest_page(void __user *dst, const void __user *src)
 static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 {
 	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
+	struct umbra_host_page from, to;
 	struct umbra_cow_area __user *area;
-	void __user *src, *dst;
 	u32 nr_free, nr_done;
-	bool flush = false;
+	bool flush = false, done = false;
 	u64 new_gfn, new;
 	LIST_HEAD(none);
 	int r;
@@ -121,13 +105,21 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 	/* A frame number too wide for an entry would wrap in the shift. */
 	if (new_gfn > frame >> PAGE_SHIFT || new_gfn << PAGE_SHIFT == (gpte & frame))
 		return false;
-	src = umbra_mmu_ram_hva(vcpu->vm, gpte & frame);
-	dst = umbra_mmu_ram_hva(vcpu->vm, new_gfn << PAGE_SHIFT);
-	if (!src || !dst)
+	if (!umbra_mmu_get_host_page(vcpu->vm, (gpte & frame) >> PAGE_SHIFT,
+				     false, &from))
 		return false;
-
-	if (copy_guest_page(dst, src))
+	if (!umbra_mmu_get_host_page(vcpu->vm, new_gfn, true, &to)) {
+		umbra_mmu_put_host_page(&from, false);
 		return false;
+	}
+	copy_host_page(&to, &from);
+	umbra_mmu_put_host_page(&from, false);
+	/*
+	 * The copy counts only if the VMM still maps the page it went into;
+	 * if not, the guest copies for itself.
+	 */
+	if (umbra_mmu_host_page_stale(vcpu->vm, &to))
+		goto out;
 	/*
 	 * The copy is a store the guest did not make through its shadow: if
 	 * the frame it handed out is still a shadowed table, those shadows
@@ -137,12 +129,15 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 
 	if (put_user(pte_gpa, &area->done[nr_done].pte_gpa) ||
 	    put_user(gpte, &area->done[nr_done].old_pte))
-		return false;
+		goto out;
 	new = (new_gfn << PAGE_SHIFT) | (gpte & ~frame & ~UMBRA_PV_PTE_COW) |
 	      _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
-	r = umbra_mmu_cmpxchg_gpte(vcpu, pte_gpa, gpte, new, &flush);
-	if (r)
-		return r == -EAGAIN;	/* changed: the write faults afresh */
+	/* The prefill maps the new frame from @to: no second lookup. */
+	r = umbra_mmu_cmpxchg_gpte(vcpu, pte_gpa, gpte, new, &to, &flush);
+	if (r) {
+		done = r == -EAGAIN;	/* changed: the write faults afresh */
+		goto out;
+	}
 	/*
 	 * The PTE is the guest's now: count it in the log even if the area
 	 * went away meanwhile (the guest's loss, not the host's).
@@ -157,7 +152,10 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 	 */
 	umbra_mmu_flush_and_free(vcpu->vm, flush, &none);
 	vcpu->stats.pv_cow++;
-	return true;
+	done = true;
+out:
+	umbra_mmu_put_host_page(&to, true);
+	return done;
 }
 
 /**

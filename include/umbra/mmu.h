@@ -69,12 +69,37 @@ struct umbra_pf {
 	u64 rw_gpte;
 };
 
+/**
+ * struct umbra_host_page - a page of guest RAM the host holds for a moment
+ * @page:	the VMM's page behind @gfn, with a reference
+ * @gfn:	the guest frame
+ * @writable:	taken for writing (the host may store into it)
+ * @seq:	the MMU notifier's sequence (mmu/notifier.c) read before the
+ *		lookup
+ *
+ * The reference keeps @page from being freed, not the VMM from mapping
+ * another page at @gfn: a store into @page counts only if
+ * umbra_mmu_host_page_stale() says, after it, that no host invalidation
+ * began since the lookup.
+ */
+struct umbra_host_page {
+	struct page *page;
+	u64 gfn;
+	bool writable;
+	unsigned long seq;
+};
+
 /* mmu/mmu.c: per-VM and per-vCPU lifetime, guest RAM */
 int umbra_mmu_vm_init(struct umbra_vm *vm);
 void umbra_mmu_vm_destroy(struct umbra_vm *vm);
 int umbra_mmu_vcpu_init(struct umbra_vcpu *vcpu);
 void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu);
 void __user *umbra_mmu_ram_hva(struct umbra_vm *vm, u64 gpa);
+bool umbra_mmu_get_host_page(struct umbra_vm *vm, u64 gfn, bool write,
+			     struct umbra_host_page *hp);
+bool umbra_mmu_host_page_stale(struct umbra_vm *vm,
+			       const struct umbra_host_page *hp);
+void umbra_mmu_put_host_page(struct umbra_host_page *hp, bool dirtied);
 
 /* mmu/root.c: the root the hardware runs on */
 void umbra_mmu_set_paging(struct umbra_vcpu *vcpu, const struct umbra_paging *p);
@@ -101,7 +126,8 @@ void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			 bool keep_ad, u64 *old, bool *flush);
 int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
-			   u64 val, bool *flush);
+			   u64 val, const struct umbra_host_page *hint,
+			   bool *flush);
 int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 			 struct list_head *zapped);
 void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush,
