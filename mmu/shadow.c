@@ -171,8 +171,15 @@ bool umbra_sp_zap(struct umbra_vm *vm, struct umbra_sp *sp, struct list_head *za
 	u64 *sptep;
 
 	assert_mmu_locked(vm);
+	/*
+	 * Most entries of a table being zapped are empty (a leaf table holds
+	 * what the guest touched and the prefetch filled): test before the
+	 * call.  A deferred spte may gain D meanwhile, never P, so a
+	 * non-present one stays non-present.
+	 */
 	for (i = 0; i < SPTE_ENT_PER_PAGE; i++)
-		umbra_spte_drop(vm, &sp->spt[i]);
+		if (spte_present(READ_ONCE(sp->spt[i])))
+			umbra_spte_drop(vm, &sp->spt[i]);
 	while ((sptep = umbra_rmap_first(&sp->parents, &iter))) {
 		umbra_rmap_remove(&sp->parents, sptep);
 		WRITE_ONCE(*sptep, 0);
