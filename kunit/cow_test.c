@@ -180,6 +180,7 @@ static void umbra_pv_cow_fault_copies_and_logs(struct kunit *test)
 	const u64 pte_gpa = FRAME(PT_GFN) + 2 * 8, old = FRAME(DATA_GFN + 2) | GPTE_COW;
 	struct cow_env env;
 	struct umbra_pf pf;
+	struct umbra_sp *sp;
 	unsigned int j;
 	u64 pte;
 
@@ -192,7 +193,8 @@ static void umbra_pv_cow_fault_copies_and_logs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pf.rw_gpte, old);
 	clear_bit(UMBRA_REQ_TLB_FLUSH, &env.vcpu->requests);
 
-	KUNIT_ASSERT_TRUE(test, umbra_pv_cow_fault(env.vcpu, &pf));
+	/* The read shadowed PT: the swap maps the copy there, writable. */
+	KUNIT_ASSERT_EQ(test, umbra_pv_cow_fault(env.vcpu, &pf), UMBRA_PV_COW_MAPPED);
 	pte = rd(&env, pte_gpa);
 	KUNIT_EXPECT_EQ(test, pte, FRAME(FREE_GFN + 2) |
 			(old & ~PTE_PFN_MASK & ~UMBRA_PV_PTE_COW) | _PAGE_RW | _PAGE_DIRTY);
@@ -205,13 +207,18 @@ static void umbra_pv_cow_fault_copies_and_logs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rd(&env, AREA(done[0].old_pte)), old);
 	KUNIT_EXPECT_EQ(test, env.vcpu->stats.pv_cow, 1ULL);
 	KUNIT_EXPECT_TRUE(test, test_bit(UMBRA_REQ_TLB_FLUSH, &env.vcpu->requests));
+	sp = umbra_kunit_find_sp(env.vm, PT_GFN, 1);
+	KUNIT_ASSERT_NOT_NULL(test, sp);
+	KUNIT_EXPECT_TRUE(test, spte_writable(sp->spt[2]));
+	KUNIT_EXPECT_EQ(test, spte_pfn(sp->spt[2]),
+			umbra_kunit_host_pfn(test, env.ram + FRAME(FREE_GFN + 2)));
 
 	/* The retried write: a writable spte onto the copy, or a fixable fault. */
 	KUNIT_EXPECT_EQ(test, fault(&env, VA(0, 2), PF_UWRITE, &pf), UMBRA_PF_FIXED);
 
 	/* The next one takes the next frame and the next log slot. */
 	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 5), PF_UWRITE, &pf), UMBRA_PF_GUEST);
-	KUNIT_ASSERT_TRUE(test, umbra_pv_cow_fault(env.vcpu, &pf));
+	KUNIT_ASSERT_EQ(test, umbra_pv_cow_fault(env.vcpu, &pf), UMBRA_PV_COW_MAPPED);
 	KUNIT_EXPECT_EQ(test, rd(&env, FRAME(PT_GFN) + 5 * 8) & PTE_PFN_MASK,
 			FRAME(FREE_GFN + 1));
 	KUNIT_EXPECT_EQ(test, nr_free(&env), 1U);
@@ -283,7 +290,7 @@ static void umbra_pv_cow_fault_refusals_leave_all(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, ret, UMBRA_PF_GUEST);
 		KUNIT_EXPECT_EQ(test, pf.fault_error, r->err);
 		KUNIT_EXPECT_EQ(test, pf.rw_gpte_gpa, r->pd ? 0ULL : FRAME(pt) + 8);
-		KUNIT_EXPECT_FALSE(test, umbra_pv_cow_fault(env.vcpu, &pf));
+		KUNIT_EXPECT_EQ(test, umbra_pv_cow_fault(env.vcpu, &pf), UMBRA_PV_COW_NO);
 	}
 	KUNIT_EXPECT_TRUE(test, ram_unchanged(&env, before));
 	KUNIT_EXPECT_EQ(test, env.vcpu->stats.pv_cow, 0ULL);
@@ -304,7 +311,7 @@ static void umbra_pv_cow_fault_changed_pte_is_left(struct kunit *test)
 	set_counts(&env, 3, 0);
 	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 3), PF_UWRITE, &pf), UMBRA_PF_GUEST);
 	wr(&env, pte_gpa, theirs);
-	KUNIT_EXPECT_TRUE(test, umbra_pv_cow_fault(env.vcpu, &pf));
+	KUNIT_EXPECT_EQ(test, umbra_pv_cow_fault(env.vcpu, &pf), UMBRA_PV_COW_RETRY);
 	KUNIT_EXPECT_EQ(test, rd(&env, pte_gpa), theirs);
 	KUNIT_EXPECT_EQ(test, nr_free(&env), 3U);
 	KUNIT_EXPECT_EQ(test, nr_done(&env), 0U);
@@ -327,8 +334,9 @@ static void umbra_pv_cow_fault_drops_shadow_of_frame(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fault(&env, VA(1, 0), PFERR_USER, &pf), UMBRA_PF_FIXED);
 	KUNIT_ASSERT_NOT_NULL(test, umbra_kunit_find_sp(env.vm, PT_RO_GFN, 1));
 
+	/* PT has no shadow yet: resolved, but the write must be faulted in. */
 	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 4), PF_UWRITE, &pf), UMBRA_PF_GUEST);
-	KUNIT_ASSERT_TRUE(test, umbra_pv_cow_fault(env.vcpu, &pf));
+	KUNIT_ASSERT_EQ(test, umbra_pv_cow_fault(env.vcpu, &pf), UMBRA_PV_COW_RETRY);
 	KUNIT_EXPECT_NULL(test, umbra_kunit_find_sp(env.vm, PT_RO_GFN, 1));
 	KUNIT_EXPECT_EQ(test, rd(&env, FRAME(PT_RO_GFN)), data_word(4, 0));
 }

@@ -190,8 +190,9 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
  * The guest entry at @gpa (@ptr in the VMM's mapping) went from *@old to
  * @val: make every shadow of it follow (see umbra_mmu_write_gpte()), and
  * pay the A/D bits a dropped deferred spte of the old value gathered.
+ * Return: whether the prefill left a shadow of the entry writable.
  */
-static void gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
+static bool gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
 			 u64 *old, u64 val, bool prefill,
 			 const struct umbra_host_page *hint, bool *flush)
 {
@@ -234,6 +235,7 @@ static void gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
 		*old |= owed;
 		umbra_ad_pay(ptr, *old, owed);
 	}
+	return writable;
 }
 
 /**
@@ -312,8 +314,9 @@ efault:
  * paid into the entry only if @val keeps its frame, as for a WRITE_PTE.
  *
  * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
- * Return: 0, -EAGAIN if the entry changed, -EFAULT if @gpa is not
- * writable RAM.
+ * Return: 1 if written and a shadow of the entry now maps @val writable
+ * (the prefill: a write through it need not fault), 0 if written,
+ * -EAGAIN if the entry changed, -EFAULT if @gpa is not writable RAM.
  */
 int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
 			   u64 val, const struct umbra_host_page *hint,
@@ -332,8 +335,7 @@ int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
 	user_access_end();
 	if (!done)
 		return -EAGAIN;
-	gpte_written(vcpu, gpa, ptr, &old, val, prefill, hint, flush);
-	return 0;
+	return gpte_written(vcpu, gpa, ptr, &old, val, prefill, hint, flush);
 efault:
 	user_access_end();
 	return -EFAULT;

@@ -80,17 +80,15 @@ static void copy_host_page(struct umbra_host_page *to,
 	kunmap_local(s);
 }
 
-/*
- * The resolution proper, inside umbra_vm.srcu.  Return: true if the
- * guest may just resume (resolved, or the PTE changed under us).
- */
-static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
+/* The resolution proper, inside umbra_vm.srcu. */
+static enum umbra_pv_cow cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 {
 	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
 	struct umbra_host_page from, to;
 	struct umbra_cow_area __user *area;
 	u32 nr_free, nr_done;
-	bool flush = false, done = false;
+	enum umbra_pv_cow done = UMBRA_PV_COW_NO;
+	bool flush = false;
 	u64 new_gfn, new;
 	LIST_HEAD(none);
 	int r;
@@ -101,16 +99,16 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 	    !nr_free || nr_free > UMBRA_COW_FREE_MAX ||
 	    nr_done >= UMBRA_COW_DONE_MAX ||
 	    get_user(new_gfn, &area->free[nr_free - 1]))
-		return false;
+		return UMBRA_PV_COW_NO;
 	/* A frame number too wide for an entry would wrap in the shift. */
 	if (new_gfn > frame >> PAGE_SHIFT || new_gfn << PAGE_SHIFT == (gpte & frame))
-		return false;
+		return UMBRA_PV_COW_NO;
 	if (!umbra_mmu_get_host_page(vcpu->vm, (gpte & frame) >> PAGE_SHIFT,
 				     false, &from))
-		return false;
+		return UMBRA_PV_COW_NO;
 	if (!umbra_mmu_get_host_page(vcpu->vm, new_gfn, true, &to)) {
 		umbra_mmu_put_host_page(&from, false);
-		return false;
+		return UMBRA_PV_COW_NO;
 	}
 	copy_host_page(&to, &from);
 	umbra_mmu_put_host_page(&from, false);
@@ -134,8 +132,9 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 	      _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
 	/* The prefill maps the new frame from @to: no second lookup. */
 	r = umbra_mmu_cmpxchg_gpte(vcpu, pte_gpa, gpte, new, &to, &flush);
-	if (r) {
-		done = r == -EAGAIN;	/* changed: the write faults afresh */
+	if (r < 0) {
+		if (r == -EAGAIN)	/* changed: the write faults afresh */
+			done = UMBRA_PV_COW_RETRY;
 		goto out;
 	}
 	/*
@@ -152,7 +151,7 @@ static bool cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 	 */
 	umbra_mmu_flush_and_free(vcpu->vm, flush, &none);
 	vcpu->stats.pv_cow++;
-	done = true;
+	done = r ? UMBRA_PV_COW_MAPPED : UMBRA_PV_COW_RETRY;
 out:
 	umbra_mmu_put_host_page(&to, true);
 	return done;
@@ -164,17 +163,18 @@ out:
  * @pf: the fault, UMBRA_PF_GUEST from umbra_mmu_page_fault()
  *
  * Context: the vCPU thread, may sleep.
- * Return: true if the guest resumes without the #PF (see pv.h), false if
- * it must get it.
+ * Return: whether the guest resumes without the #PF (see pv.h), and if
+ * so whether the shadow already maps the write.
  */
-bool umbra_pv_cow_fault(struct umbra_vcpu *vcpu, const struct umbra_pf *pf)
+enum umbra_pv_cow umbra_pv_cow_fault(struct umbra_vcpu *vcpu,
+				     const struct umbra_pf *pf)
 {
-	bool done;
+	enum umbra_pv_cow done;
 	int idx;
 
 	if (!vcpu->pv_cow_gpa || !pf->rw_gpte_gpa ||
 	    !(pf->rw_gpte & UMBRA_PV_PTE_COW))
-		return false;
+		return UMBRA_PV_COW_NO;
 	idx = srcu_read_lock(&vcpu->vm->srcu);
 	done = cow_fault(vcpu, pf->rw_gpte_gpa, pf->rw_gpte);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);

@@ -37,8 +37,24 @@ long umbra_pv_mmu_queue(struct umbra_vcpu *vcpu, u64 gpa, u64 npages,
 long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
 			struct umbra_pv_effects *fx);
 
+/**
+ * enum umbra_pv_cow - what umbra_pv_cow_fault() made of a #PF
+ * @UMBRA_PV_COW_NO:	not a copy-on-write the host resolves: the #PF is
+ *			the guest's
+ * @UMBRA_PV_COW_RETRY:	resolved, or the PTE changed meanwhile: fault the
+ *			access in again (it may find the shadow incomplete)
+ * @UMBRA_PV_COW_MAPPED: resolved, and the shadow maps the page writable:
+ *			the guest's retried write goes through
+ */
+enum umbra_pv_cow {
+	UMBRA_PV_COW_NO,
+	UMBRA_PV_COW_RETRY,
+	UMBRA_PV_COW_MAPPED,
+};
+
 /* pvops/cow.c */
 long umbra_pv_cow_area(struct umbra_vcpu *vcpu, u64 gpa);
-bool umbra_pv_cow_fault(struct umbra_vcpu *vcpu, const struct umbra_pf *pf);
+enum umbra_pv_cow umbra_pv_cow_fault(struct umbra_vcpu *vcpu,
+				     const struct umbra_pf *pf);
 
 #endif /* _UMBRA_PVOPS_H */
