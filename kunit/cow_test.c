@@ -17,8 +17,9 @@
  * A case faults through umbra_mmu_page_fault(), as the backend's #PF exit
  * does, then hands the result to umbra_pv_cow_fault() as svm/exit.c does,
  * and checks guest memory: the copy, the PTE, the area's counts and log,
- * and that every refusal leaves all three as they were.  One case checks
- * the host pages the copy goes through (umbra_mmu_get_host_page()).
+ * and that every refusal leaves all three as they were.  Two cases check
+ * the host pages the copy goes through (umbra_mmu_get_host_page(),
+ * umbra_mmu_copy_from_gfn()).
  */
 #include <kunit/test.h>
 #include <linux/mm.h>
@@ -393,6 +394,40 @@ static void umbra_mmu_host_page_stale_after_invalidation(struct kunit *test)
 	srcu_read_unlock(&env.vm->srcu, idx);
 }
 
+/*
+ * umbra_mmu_copy_from_gfn() both ways: from the host page an spte maps
+ * (under mmu_lock, no lookup), and by a lookup when no spte maps the
+ * frame.  The copy lands in the page held, and the source is unchanged.
+ */
+static void umbra_mmu_copy_from_gfn_mapped_or_not(struct kunit *test)
+{
+	struct umbra_host_page to;
+	struct cow_env env;
+	struct umbra_pf pf;
+	unsigned int j;
+	int idx;
+
+	cow_env_init(test, &env);
+	idx = srcu_read_lock(&env.vm->srcu);
+	KUNIT_ASSERT_TRUE(test, umbra_mmu_get_host_page(env.vm, FREE_GFN, true, &to));
+
+	KUNIT_ASSERT_EQ(test, *umbra_gfn_rmap(env.vm, DATA_GFN + 3), 0UL);
+	KUNIT_ASSERT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, DATA_GFN + 3, &to), 0);
+	for (j = 0; j < 512; j += 64)
+		KUNIT_EXPECT_EQ(test, rd(&env, FRAME(FREE_GFN) + j * 8), data_word(3, j));
+
+	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 6), PFERR_USER, &pf), UMBRA_PF_FIXED);
+	KUNIT_ASSERT_NE(test, *umbra_gfn_rmap(env.vm, DATA_GFN + 6), 0UL);
+	KUNIT_ASSERT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, DATA_GFN + 6, &to), 0);
+	for (j = 0; j < 512; j += 64) {
+		KUNIT_EXPECT_EQ(test, rd(&env, FRAME(FREE_GFN) + j * 8), data_word(6, j));
+		KUNIT_EXPECT_EQ(test, rd(&env, FRAME(DATA_GFN + 6) + j * 8), data_word(6, j));
+	}
+	KUNIT_EXPECT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, HOLE_GFN, &to), -EFAULT);
+	umbra_mmu_put_host_page(&to, true);
+	srcu_read_unlock(&env.vm->srcu, idx);
+}
+
 static struct kunit_case umbra_pv_cow_cases[] = {
 	KUNIT_CASE(umbra_pv_cow_fault_copies_and_logs),
 	KUNIT_CASE_PARAM(umbra_pv_cow_fault_refusals_leave_all, refusal_gen_params),
@@ -400,6 +435,7 @@ static struct kunit_case umbra_pv_cow_cases[] = {
 	KUNIT_CASE(umbra_pv_cow_fault_drops_shadow_of_frame),
 	KUNIT_CASE(umbra_pv_cow_area_checks_gpa),
 	KUNIT_CASE(umbra_mmu_host_page_stale_after_invalidation),
+	KUNIT_CASE(umbra_mmu_copy_from_gfn_mapped_or_not),
 	{}
 };
 

@@ -25,7 +25,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/highmem.h>
 #include <linux/stddef.h>
 #include <linux/uaccess.h>
 #include <umbra/mmu.h>
@@ -62,29 +61,11 @@ long umbra_pv_cow_area(struct umbra_vcpu *vcpu, u64 gpa)
 	return 0;
 }
 
-/*
- * Copies @from's page to @to's, kernel to kernel with copy_page(): one
- * pass over the data, where copy_from_user() into a bounce page and back
- * out makes two, each a byte-wise REP MOVSB on FSRM CPUs.  Measured in
- * the test host, per page: copy_page() 4.7K cycles, one copy_from_user()
- * 18.8K.
- */
-static void copy_host_page(struct umbra_host_page *to,
-			   const struct umbra_host_page *from)
-{
-	void *s = kmap_local_page(from->page);
-	void *d = kmap_local_page(to->page);
-
-	copy_page(d, s);
-	kunmap_local(d);
-	kunmap_local(s);
-}
-
 /* The resolution proper, inside umbra_vm.srcu. */
 static enum umbra_pv_cow cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpte)
 {
 	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
-	struct umbra_host_page from, to;
+	struct umbra_host_page to;
 	struct umbra_cow_area __user *area;
 	u32 nr_free, nr_done;
 	enum umbra_pv_cow done = UMBRA_PV_COW_NO;
@@ -103,15 +84,10 @@ static enum umbra_pv_cow cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpt
 	/* A frame number too wide for an entry would wrap in the shift. */
 	if (new_gfn > frame >> PAGE_SHIFT || new_gfn << PAGE_SHIFT == (gpte & frame))
 		return UMBRA_PV_COW_NO;
-	if (!umbra_mmu_get_host_page(vcpu->vm, (gpte & frame) >> PAGE_SHIFT,
-				     false, &from))
+	if (!umbra_mmu_get_host_page(vcpu->vm, new_gfn, true, &to))
 		return UMBRA_PV_COW_NO;
-	if (!umbra_mmu_get_host_page(vcpu->vm, new_gfn, true, &to)) {
-		umbra_mmu_put_host_page(&from, false);
-		return UMBRA_PV_COW_NO;
-	}
-	copy_host_page(&to, &from);
-	umbra_mmu_put_host_page(&from, false);
+	if (umbra_mmu_copy_from_gfn(vcpu->vm, (gpte & frame) >> PAGE_SHIFT, &to))
+		goto out;
 	/*
 	 * The copy counts only if the VMM still maps the page it went into;
 	 * if not, the guest copies for itself.
