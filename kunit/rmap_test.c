@@ -7,9 +7,9 @@
  * What is checked: an empty list, one entry (stored in the head, no
  * allocation), growth past one descriptor, that iteration sees every entry
  * exactly once after every change, removal in several orders down to an
- * empty head, and that descriptors come from the vCPU's page cache
- * (umbra_mmu_topup()) -- one page per RMAP_DESC_N entries, counted by what
- * the cache lost.
+ * empty head, and that descriptors come from the vCPU's descriptor cache
+ * (umbra_mmu_topup()) -- one per RMAP_DESC_N entries, counted by what the
+ * cache lost -- aligned as the iterator needs.
  *
  * Not checked: removing an entry that is not on the list.  That WARNs by
  * design (a caller bug), and a WARN fails the test host's run.
@@ -48,7 +48,7 @@ static void rmap_vcpu_destroy(void *data)
 	umbra_mmu_vcpu_destroy(data);
 }
 
-/* A vCPU of a VM without an MMU, its page cache full. */
+/* A vCPU of a VM without an MMU, its caches full. */
 static struct rmap_env *rmap_env_init(struct kunit *test)
 {
 	struct rmap_env *env;
@@ -67,7 +67,7 @@ static struct rmap_env *rmap_env_init(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, rmap_vcpu_destroy,
 							   vcpu));
 	KUNIT_ASSERT_EQ(test, 0, umbra_mmu_topup(vcpu));
-	KUNIT_ASSERT_EQ(test, vcpu->mmu->nr_cache, (unsigned int)MMU_CACHE_PAGES);
+	KUNIT_ASSERT_EQ(test, vcpu->mmu->nr_desc_cache, (unsigned int)MMU_CACHE_DESCS);
 	env->vcpu = vcpu;
 
 	/* Runs before the vCPU's destruction: actions run in reverse. */
@@ -75,7 +75,7 @@ static struct rmap_env *rmap_env_init(struct kunit *test)
 	return env;
 }
 
-/* Descriptor pages a list of @n entries needs: none for 0 or 1. */
+/* Descriptors a list of @n entries needs: none for 0 or 1. */
 static unsigned int descs_for(unsigned int n)
 {
 	return n <= 1 ? 0 : DIV_ROUND_UP(n, RMAP_DESC_N);
@@ -83,7 +83,7 @@ static unsigned int descs_for(unsigned int n)
 
 static unsigned int cache_used(struct rmap_env *env)
 {
-	return MMU_CACHE_PAGES - env->vcpu->mmu->nr_cache;
+	return MMU_CACHE_DESCS - env->vcpu->mmu->nr_desc_cache;
 }
 
 static void add_sptep(struct kunit *test, struct rmap_env *env, unsigned int i)
@@ -161,7 +161,7 @@ static void umbra_rmap_add_one_no_alloc(struct kunit *test)
 	expect_contents(test, env);
 }
 
-/* Each new descriptor is one page of the vCPU's cache, and only then. */
+/* Each new descriptor is one from the vCPU's cache, and only then. */
 static void umbra_rmap_add_grows_from_cache(struct kunit *test)
 {
 	struct rmap_env *env = rmap_env_init(test);
@@ -172,6 +172,8 @@ static void umbra_rmap_add_grows_from_cache(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, cache_used(env), descs_for(i + 1),
 				    "after %u entries", i + 1);
 		KUNIT_EXPECT_EQ(test, !!(env->head & 1), i >= 1);
+		if (env->head & 1)	/* the iterator's index bits are free */
+			KUNIT_EXPECT_EQ(test, env->head & (RMAP_DESC_BYTES - 2), 0UL);
 		expect_contents(test, env);
 	}
 	KUNIT_EXPECT_EQ(test, cache_used(env), 3U);
@@ -184,18 +186,18 @@ static void umbra_rmap_add_needs_cache_only_for_descriptors(struct kunit *test)
 	struct umbra_mmu_vcpu *m = env->vcpu->mmu;
 	unsigned int i;
 
-	/* Use every page but one: the first descriptor. */
-	while (m->nr_cache > 1)
-		free_page((unsigned long)m->cache[--m->nr_cache]);
+	/* Use every descriptor but one: the first one the list needs. */
+	while (m->nr_desc_cache > 1)
+		kfree(m->desc_cache[--m->nr_desc_cache]);
 	for (i = 0; i < RMAP_DESC_N; i++)
 		add_sptep(test, env, i);
-	KUNIT_EXPECT_EQ(test, m->nr_cache, 0U);
+	KUNIT_EXPECT_EQ(test, m->nr_desc_cache, 0U);
 	expect_contents(test, env);
 
 	/* Room for all of them again, and the list grows on. */
 	KUNIT_ASSERT_EQ(test, 0, umbra_mmu_topup(env->vcpu));
 	add_sptep(test, env, RMAP_DESC_N);
-	KUNIT_EXPECT_EQ(test, m->nr_cache, MMU_CACHE_PAGES - 1U);
+	KUNIT_EXPECT_EQ(test, m->nr_desc_cache, MMU_CACHE_DESCS - 1U);
 	expect_contents(test, env);
 }
 
@@ -266,7 +268,7 @@ static void umbra_rmap_remove_middle_until_empty(struct kunit *test)
 /*
  * Removal fills holes from the first (newest) descriptor, so that is where
  * room appears: adding reuses it.  Once the first descriptor empties it is
- * freed and the next, full one leads, so the next add takes a new page.
+ * freed and the next, full one leads, so the next add takes a new one.
  */
 static void umbra_rmap_add_after_remove_reuses_room(struct kunit *test)
 {

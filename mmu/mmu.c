@@ -48,6 +48,13 @@ int umbra_mmu_topup(struct umbra_vcpu *vcpu)
 			return -ENOMEM;
 		m->sp_cache[m->nr_sp_cache++] = sp;
 	}
+	while (m->nr_desc_cache < MMU_CACHE_DESCS) {
+		void *d = kmalloc(RMAP_DESC_BYTES, GFP_KERNEL_ACCOUNT);
+
+		if (!d)
+			return -ENOMEM;
+		m->desc_cache[m->nr_desc_cache++] = d;
+	}
 	return 0;
 }
 
@@ -59,6 +66,16 @@ struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu)
 	if (!m->nr_sp_cache)
 		return NULL;
 	return m->sp_cache[--m->nr_sp_cache];
+}
+
+/* An rmap descriptor, not zeroed; NULL only without umbra_mmu_topup(). */
+void *umbra_mmu_cache_alloc_desc(struct umbra_vcpu *vcpu)
+{
+	struct umbra_mmu_vcpu *m = vcpu->mmu;
+
+	if (!m->nr_desc_cache)
+		return NULL;
+	return m->desc_cache[--m->nr_desc_cache];
 }
 
 /* A zeroed page from the cache; NULL only if umbra_mmu_topup() was skipped. */
@@ -338,6 +355,8 @@ void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu)
 		free_page((unsigned long)m->cache[--m->nr_cache]);
 	while (m->nr_sp_cache)
 		kfree(m->sp_cache[--m->nr_sp_cache]);
+	while (m->nr_desc_cache)
+		kfree(m->desc_cache[--m->nr_desc_cache]);
 	kfree(m->prefetch);
 	free_page((unsigned long)m->pae_root);
 	kfree(m);

@@ -189,11 +189,17 @@ struct umbra_mmu_vm {
 };
 
 /*
- * What one fault may allocate under mmu_lock: a table per level, the gfn
- * array of a leaf table, and an rmap descriptor per list it touches.
+ * What one fault may allocate under mmu_lock: a table and a gfn array per
+ * level, and an rmap descriptor per list it touches (the frame's, a new
+ * table's parents); one PV op may add an spte to every shadow of a table.
+ * Descriptors are small objects (rmap.c), not pages: a frame mapped twice,
+ * by the guest's direct map and a user mapping, is the common case, not
+ * a rare one.
  */
 #define MMU_CACHE_PAGES	12
 #define MMU_CACHE_SPS	UMBRA_ROOT_LEVEL
+#define MMU_CACHE_DESCS	8
+#define RMAP_DESC_BYTES	128	/* a power of two: kmalloc aligns it so */
 
 #define PREFETCH_PAGES	64	/* an aligned window inside a guest large page */
 
@@ -221,11 +227,13 @@ struct prefetch {
  *		below 4 GiB holding four PAE PDPTEs, one per @pae_sp
  * @pae_sp:	the direct level-2 tables those PDPTEs point to, each
  *		mapping one GiB of guest-physical memory (held as roots)
- * @cache:	zeroed pages for new shadow tables, gfn arrays and rmap
- *		descriptors, filled before mmu_lock is taken
+ * @cache:	zeroed pages for new shadow tables and gfn arrays, filled
+ *		before mmu_lock is taken
  * @nr_cache:	pages in @cache
  * @sp_cache:	struct umbra_sp objects, likewise
  * @nr_sp_cache: objects in @sp_cache
+ * @desc_cache:	rmap descriptors (RMAP_DESC_BYTES each), likewise
+ * @nr_desc_cache: objects in @desc_cache
  * @prefetch:	the fault path's prefetch window (fault.c), kept here to
  *		stay off the kernel stack
  */
@@ -240,6 +248,8 @@ struct umbra_mmu_vcpu {
 	unsigned int nr_cache;
 	struct umbra_sp *sp_cache[MMU_CACHE_SPS];
 	unsigned int nr_sp_cache;
+	void *desc_cache[MMU_CACHE_DESCS];
+	unsigned int nr_desc_cache;
 	struct prefetch *prefetch;
 };
 
@@ -300,6 +310,7 @@ static inline unsigned int level_index(u64 addr, int level)
 /* mmu.c: lifetime, memslots, the page cache */
 int umbra_mmu_topup(struct umbra_vcpu *vcpu);
 void *umbra_mmu_cache_alloc(struct umbra_vcpu *vcpu);
+void *umbra_mmu_cache_alloc_desc(struct umbra_vcpu *vcpu);
 struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu);
 struct umbra_memslot *umbra_mmu_gfn_to_slot(struct umbra_vm *vm, u64 gfn);
 u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn);

@@ -160,7 +160,7 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 	 * each rmap entry perhaps taking a descriptor: stop when the cache
 	 * the op filled runs out, rather than fail in umbra_rmap_add().
 	 */
-	if (!vcpu->mmu->nr_cache)
+	if (!vcpu->mmu->nr_desc_cache)
 		return false;
 	head = umbra_gfn_rmap(vm, pf->gfn);
 	if (!head)

@@ -14,9 +14,12 @@
  *   bit 0 set       a pointer to a chain of struct rmap_desc
  * so the common case (one mapping) costs no allocation.
  *
- * Locking: every function here runs under mmu_lock.  Descriptors are
- * pages from the vCPU's cache (umbra_mmu_topup()), never from the allocator
- * under the lock; they are rare, since most frames have one mapping.
+ * Locking: every function here runs under mmu_lock.  Descriptors come
+ * from the vCPU's cache (umbra_mmu_topup()), never from the allocator
+ * under the lock.  They are RMAP_DESC_BYTES objects, aligned to their
+ * size (the iterator keeps an index in the low bits): a frame the guest
+ * maps both through its direct map and in a user mapping needs one, and
+ * that is most frames a guest process touches.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,7 +33,8 @@ struct rmap_desc {
 	struct rmap_desc *next;
 	unsigned int n;
 };
-static_assert(sizeof(struct rmap_desc) <= 128);
+static_assert(sizeof(struct rmap_desc) <= RMAP_DESC_BYTES);
+static_assert(RMAP_DESC_N < RMAP_DESC_BYTES);	/* the iterator's index bits */
 
 static struct rmap_desc *desc_of(unsigned long head)
 {
@@ -54,7 +58,7 @@ int umbra_rmap_add(struct umbra_vcpu *vcpu, unsigned long *head, u64 *sptep)
 		return 0;
 	}
 	if (!(*head & 1)) {
-		d = umbra_mmu_cache_alloc(vcpu);
+		d = umbra_mmu_cache_alloc_desc(vcpu);
 		if (WARN_ON_ONCE(!d))
 			return -ENOMEM;
 		memset(d, 0, sizeof(*d));
@@ -66,7 +70,7 @@ int umbra_rmap_add(struct umbra_vcpu *vcpu, unsigned long *head, u64 *sptep)
 	}
 	d = desc_of(*head);
 	if (d->n == RMAP_DESC_N) {
-		struct rmap_desc *nd = umbra_mmu_cache_alloc(vcpu);
+		struct rmap_desc *nd = umbra_mmu_cache_alloc_desc(vcpu);
 
 		if (WARN_ON_ONCE(!nd))
 			return -ENOMEM;
@@ -79,10 +83,9 @@ int umbra_rmap_add(struct umbra_vcpu *vcpu, unsigned long *head, u64 *sptep)
 	return 0;
 }
 
-/* Descriptors are whole pages from the vCPU's cache: rare, so simple. */
 static void desc_free(struct rmap_desc *d)
 {
-	free_page((unsigned long)d);
+	kfree(d);
 }
 
 /**
@@ -140,11 +143,11 @@ u64 *umbra_rmap_first(unsigned long *head, unsigned long *iter)
 	return desc_of(*head)->sptep[0];
 }
 
-/* Iterator: descriptor pointer | index (descriptors are page aligned). */
+/* Iterator: descriptor pointer | index (descriptors are RMAP_DESC_BYTES aligned). */
 u64 *umbra_rmap_next(unsigned long *head, unsigned long *iter)
 {
-	struct rmap_desc *d = (struct rmap_desc *)(*iter & ~127UL);
-	unsigned int i = (*iter & 127) + 1;
+	struct rmap_desc *d = (struct rmap_desc *)(*iter & ~(RMAP_DESC_BYTES - 1UL));
+	unsigned int i = (*iter & (RMAP_DESC_BYTES - 1)) + 1;
 
 	if (!d)
 		return NULL;
