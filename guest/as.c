@@ -364,12 +364,17 @@ int as_map(struct as *as, u64 va, u64 pa, u64 prot)
 	if (!ep)
 		return -ENOMEM;
 	old = pte_read(ep);
-	set_pte(ep, pa | prot | _PAGE_PRESENT);
-	if (old & _PAGE_PRESENT) {
-		if (is_live(as, shared))
-			flush_tlb_page(va);
-		drop_leaf(old);
+	if (!(old & _PAGE_PRESENT)) {
+		set_pte(ep, pa | prot | _PAGE_PRESENT);
+		return 0;
 	}
+	/* The new entry and its INVLPG as one batch, the frame freed after. */
+	enter_lazy_mmu();
+	set_pte(ep, pa | prot | _PAGE_PRESENT);
+	if (is_live(as, shared))
+		flush_tlb_page(va);
+	leave_lazy_mmu();
+	drop_leaf(old);
 	return 0;
 }
 
@@ -413,9 +418,15 @@ int as_unmap(struct as *as, u64 va)
 	old = pte_read(ep);
 	if (!(old & _PAGE_PRESENT))
 		return -EFAULT;
+	/*
+	 * The clear and its INVLPG as one lazy batch (Linux zaps in lazy
+	 * mode too): under pv one hypercall, not two.
+	 */
+	enter_lazy_mmu();
 	clear_pte(ep);
 	if (is_live(as, shared))
 		flush_tlb_page(va);
+	leave_lazy_mmu();
 	drop_leaf(old);
 	return 0;
 }
@@ -433,9 +444,11 @@ int as_protect(struct as *as, u64 va, u64 set, u64 clear)
 	old = pte_read(ep);
 	if (!(old & _PAGE_PRESENT))
 		return -EFAULT;
+	enter_lazy_mmu();
 	set_pte(ep, (old & ~(clear & ~_PAGE_PRESENT)) | set);
 	if (is_live(as, shared))
 		flush_tlb_page(va);
+	leave_lazy_mmu();
 	return 0;
 }
 
