@@ -96,8 +96,10 @@
  *   Otherwise (no area, free[] empty, done[] full, counts beyond the
  *   arrays, a frame that is not writable RAM or is the page being copied)
  *   the guest gets its #PF as usual and the area stays as it was; if the
- *   PTE itself turns out not to be writable RAM, the #PF comes after the
- *   copy, with nr_free and nr_done as they were.  umbra
+ *   PTE itself turns out not to be writable RAM, or the host took the
+ *   free frame's memory away during the copy (swap, migration), the #PF
+ *   comes after the copy, with nr_free and nr_done as they were and that
+ *   frame's contents undefined.  umbra
  *   never decides whether a copy is needed: a page with one user left
  *   is copied too, and the guest frees the old one when it reads done[].
  *   A frame given in free[] is the guest's word: one that is still a page
