@@ -5,7 +5,7 @@
 # run them under QEMU with the kernel's kunit.py.
 #
 # Usage: scripts/kunit.sh [extra kunit.py run args]
-#   e.g. scripts/kunit.sh --filter_glob='umbra_mmu*'
+#   e.g. scripts/kunit.sh 'umbra_mmu*'   (kunit.py takes the suite glob as a positional argument)
 #        scripts/kunit.sh --timeout=600
 #
 # Needs scripts/setup.sh to have been run (it unpacks the kernel source tree
