@@ -24,9 +24,15 @@ bash "$top/scripts/setup.sh"
 make -C "$top" --no-print-directory payload > "$logs/bench-build.log" 2>&1 ||
 	{ cat "$logs/bench-build.log"; exit 1; }
 
+# The raw lines go to bench-raw.txt; the rounds, as they start, to stderr.
+set +e
 "$top/scripts/testhost" --payload "$top/build/payload" --mem 3072 \
-	--timeout 3000 --log "$logs/bench-console.log" -- ./bench.sh "$@" \
-	> "$logs/bench-raw.txt" 2>&1 || rc=$?
+	--timeout 3000 --log "$logs/bench-console.log" -- ./bench.sh "$@" 2>&1 |
+	tee "$logs/bench-raw.txt" |
+	sed -un 's/^round|\([0-9]*\)|\([0-9]*\)$/bench: round \1 of \2/p' >&2
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 0 ] || echo "bench: the test host run failed (exit $rc): $logs/bench-raw.txt" >&2
 grep -E '^failed\|' "$logs/bench-raw.txt" || true
 
 python3 - "$logs/bench-raw.txt" <<'PY' | tee "$logs/bench.txt"

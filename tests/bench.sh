@@ -79,7 +79,7 @@ for f in /sys/devices/system/cpu/cpu[1-9]*/online; do
 done
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-	echo "round|$round" >&2
+	echo "round|$round|$ROUNDS"
 	insmod ./umbra.ko || exit 1
 	workloads umbra /dev/umbra
 	workloads umbra-pv /dev/umbra
