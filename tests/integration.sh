@@ -17,6 +17,8 @@
 #      time) and on kvm_amd npt=0; both devices also boot it with paging
 #      off (umbra-run --unpaged) and run realmode_test (a guest that stays
 #      in real mode)
+#   8. what the PV MMU saves, counted: exits and COWs resolved per fork
+#      and per mmap of the bench workloads (exact, unlike timings)
 #
 # Prints "ok - NAME" / "not ok - NAME: why" per check and ends with
 # "integration: N passed, M failed".  Exit status 0 iff M is 0.
@@ -167,6 +169,43 @@ unpaged_ran umbra
 ./realmode_test --dev /dev/umbra > /tmp/realmode.log 2>&1
 cat /tmp/realmode.log
 count_suite /tmp/realmode.log realmode_test_umbra
+
+# 8. The PV MMU's savings, as counts (make bench has the timings).
+# stat FILE KEY: a number from umbra-run's --stats-json.
+stat() { grep -o "\"$2\":[0-9]*" "$1" | cut -d: -f2; }
+# bench_run TAG WORKLOAD ARGS...: under pvmmu=pv; stats in /tmp/TAG.json.
+bench_run() {
+	tag=$1
+	shift
+	./umbra-run --dev /dev/umbra -m 1G --timeout 300 --stats-json "/tmp/$tag.json" \
+		guest.elf -- pvmmu=pv bench "$@" > "/tmp/$tag.log" 2>&1 ||
+		notok "bench_$tag" "$(tail -1 "/tmp/$tag.log")"
+}
+# exits_per_op A B N: exits without host-interrupt ones, run B minus run A, per op.
+exits_per_op() {
+	echo $(( ($(stat "/tmp/$2.json" exits) - $(stat "/tmp/$2.json" irq_exits) -
+		  $(stat "/tmp/$1.json" exits) + $(stat "/tmp/$1.json" irq_exits)) / $3 ))
+}
+# fork of 64 MiB, 2 then 4 times: of the child's 256 COW writes per fork
+# umbra resolves each in its one #PF exit (pv_cow), except one per
+# POOL + 1, which finds the pool of free frames (POOL, full when a fork
+# starts) empty and goes to the guest, which refills it; a fork costs at
+# most 16 exits more than its writes (KVM's shadow MMU: ~816 per fork).
+bench_run fork2 fork 64 2
+bench_run fork4 fork 64 4
+pool=$(sed -n 's/.*pv_cow: umbra resolves COW faults, pool of \([0-9]*\) frames.*/\1/p' /tmp/fork2.log)
+want=$(( 2 * (256 - 256 / (${pool:-0} + 1)) ))
+cow=$(( $(stat /tmp/fork4.json pv_cow) - $(stat /tmp/fork2.json pv_cow) ))
+if [ "${pool:-0}" -gt 0 ] && [ "$cow" -eq "$want" ]; then ok pv_fork_cow_by_umbra
+else notok pv_fork_cow_by_umbra "pv_cow $cow for 2 forks, want $want (pool ${pool:-none})"; fi
+e=$(exits_per_op fork2 fork4 2)
+if [ "$e" -le 272 ]; then ok pv_fork_exits; else notok pv_fork_exits "$e exits per fork, want <= 272"; fi
+# mmap/touch/munmap of 16 MiB, 2 then 4 times: one hypercall per leaf
+# table's batch, at most 32 exits per op (KVM: ~4140).
+bench_run mmap2 mmap 16 2
+bench_run mmap4 mmap 16 4
+e=$(exits_per_op mmap2 mmap4 2)
+if [ "$e" -le 32 ]; then ok pv_mmap_exits; else notok pv_mmap_exits "$e exits per op, want <= 32"; fi
 check rmmod_umbra_after_guest rmmod umbra
 
 # The same suite with a tiny shadow-page pool: reclaim runs all the time.
