@@ -198,7 +198,7 @@ bool umbra_mmu_host_page_stale(struct umbra_vm *vm,
 }
 
 /*
- * Copies the page at @pfn to @to.  kmap_local_page() and copy_page(): one
+ * Copies @from into @to's page with kmap_local_page() and copy_page(): one
  * pass, kernel to kernel, where copy_from_user() into a bounce page and
  * back out makes two, each a byte-wise REP MOVSB on FSRM CPUs (test host,
  * per page: copy_page() 4.7K cycles, one copy_from_user() 18.8K).
