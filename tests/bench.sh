@@ -21,7 +21,8 @@
 # the whole bench.  Only CPU 0 is online, for umbra as for KVM (which
 # needs it, scripts/testhost.d/kvm-load): the guests have one vCPU.  One
 # line "tsc|MHZ" gives the TSC rate the guests' cycles tick at (the test
-# host's; neither hypervisor scales it).  Exit status 0 iff every run
+# host's; neither hypervisor scales it), and "round|N|ROUNDS" starts each
+# round (scripts/bench.sh shows those).  Exit status 0 iff every run
 # succeeded.  Arguments, if any, name the workloads to run (all of them
 # by default).
 
