@@ -331,8 +331,7 @@ int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
 	}
 
 	hva = umbra_mmu_gfn_to_hva(slot, w.gfn);
-	seq = READ_ONCE(mmu->invalidate_seq);
-	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
+	seq = mmu_invalidate_seq(mmu);
 	r = fault_in(hva, access & PFERR_WRITE, slot->flags & KVM_MEM_READONLY,
 		     &page, &host_writable);
 	if (r)
@@ -344,7 +343,7 @@ int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
 	prefetch_lookup(&w, slot, host_writable, pre);
 
 	spin_lock(&mmu->lock);
-	if (mmu->invalidate_in_progress || mmu->invalidate_seq != seq) {
+	if (mmu_invalidated(mmu, seq)) {
 		r = UMBRA_PF_FIXED;	/* the page went away: fault again */
 	} else if ((access & PFERR_WRITE) && umbra_gfn_is_shadowed(vm, w.gfn) &&
 		   !umbra_sp_try_unsync(vm, w.gfn)) {

@@ -164,8 +164,7 @@ bool umbra_mmu_get_host_page(struct umbra_vm *vm, u64 gfn, bool write,
 		return false;
 	hp->gfn = gfn;
 	hp->writable = write;
-	hp->seq = READ_ONCE(mmu->invalidate_seq);
-	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
+	hp->seq = mmu_invalidate_seq(mmu);
 	if (get_user_pages_fast(umbra_mmu_gfn_to_hva(slot, gfn), 1,
 				write ? FOLL_WRITE : 0, &hp->page) != 1) {
 		hp->page = NULL;
@@ -192,7 +191,7 @@ bool umbra_mmu_host_page_stale(struct umbra_vm *vm,
 	bool stale;
 
 	spin_lock(&mmu->lock);
-	stale = mmu->invalidate_in_progress || mmu->invalidate_seq != hp->seq;
+	stale = mmu_invalidated(mmu, hp->seq);
 	spin_unlock(&mmu->lock);
 	return stale;
 }

@@ -258,6 +258,26 @@ static inline struct umbra_mmu_vm *vm_mmu(struct umbra_vm *vm)
 	return vm->mmu;
 }
 
+/*
+ * The notifier protocol (notifier.c) for a host page looked up outside
+ * mmu_lock: note the sequence before the lookup, and under mmu_lock ask
+ * whether an invalidation ran or is running since; if so the page may no
+ * longer be the VMM's.
+ */
+static inline unsigned long mmu_invalidate_seq(struct umbra_mmu_vm *mmu)
+{
+	unsigned long seq = READ_ONCE(mmu->invalidate_seq);
+
+	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
+	return seq;
+}
+
+static inline bool mmu_invalidated(struct umbra_mmu_vm *mmu, unsigned long seq)
+{
+	lockdep_assert_held(&mmu->lock);
+	return mmu->invalidate_in_progress || mmu->invalidate_seq != seq;
+}
+
 /* The guest's paging is off: linear addresses are guest-physical. */
 static inline bool mmu_unpaged(const struct umbra_mmu_vcpu *m)
 {

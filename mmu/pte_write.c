@@ -131,8 +131,7 @@ static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val,
 		pf->host_writable = want_write && hint->writable;
 		return;
 	}
-	pf->seq = READ_ONCE(mmu->invalidate_seq);
-	smp_rmb();	/* pairs with the smp_wmb() in notifier.c */
+	pf->seq = mmu_invalidate_seq(mmu);
 	pf->host_writable = want_write &&
 			    get_user_page_fast_only(hva, FOLL_WRITE, &pf->page);
 	if (!pf->host_writable && !get_user_page_fast_only(hva, 0, &pf->page))
@@ -152,8 +151,7 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 	unsigned long *head;
 	u64 spte;
 
-	if (!pf->page || sp->role.level != 1 || mmu->invalidate_in_progress ||
-	    mmu->invalidate_seq != pf->seq)
+	if (!pf->page || sp->role.level != 1 || mmu_invalidated(mmu, pf->seq))
 		return false;
 	/*
 	 * One op may install into every shadow of the table (one per role),
