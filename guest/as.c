@@ -350,6 +350,25 @@ u64 as_set_entry(struct as *as, u64 va, int level, u64 val)
 }
 
 /*
+ * Writes the leaf entry @ep, which translates @va, to @val (clear_pte()
+ * for 0) and, if @live, flushes @va, as one lazy batch: under pv one
+ * hypercall, not two (Linux, too, updates PTEs in lazy mode around faults
+ * and zaps).  The caller drops the frame the old entry mapped after this
+ * returns, when no TLB can still reach it through the entry.
+ */
+static void update_leaf(pte_t *ep, u64 va, u64 val, bool live)
+{
+	enter_lazy_mmu();
+	if (val)
+		set_pte(ep, val);
+	else
+		clear_pte(ep);
+	if (live)
+		flush_tlb_page(va);
+	leave_lazy_mmu();
+}
+
+/*
  * Maps the 4 KiB frame @pa at @va with @prot; the mapping takes over one
  * count of @pa unless @prot has _PAGE_SPECIAL.  Replaces an old mapping.
  */
@@ -364,17 +383,11 @@ int as_map(struct as *as, u64 va, u64 pa, u64 prot)
 	if (!ep)
 		return -ENOMEM;
 	old = pte_read(ep);
-	if (!(old & _PAGE_PRESENT)) {
-		set_pte(ep, pa | prot | _PAGE_PRESENT);
-		return 0;
-	}
-	/* The new entry and its INVLPG as one batch, the frame freed after. */
-	enter_lazy_mmu();
-	set_pte(ep, pa | prot | _PAGE_PRESENT);
-	if (is_live(as, shared))
-		flush_tlb_page(va);
-	leave_lazy_mmu();
-	drop_leaf(old);
+	/* Only a translation that was there can be cached. */
+	update_leaf(ep, va, pa | prot | _PAGE_PRESENT,
+		    (old & _PAGE_PRESENT) && is_live(as, shared));
+	if (old & _PAGE_PRESENT)
+		drop_leaf(old);
 	return 0;
 }
 
@@ -418,15 +431,7 @@ int as_unmap(struct as *as, u64 va)
 	old = pte_read(ep);
 	if (!(old & _PAGE_PRESENT))
 		return -EFAULT;
-	/*
-	 * The clear and its INVLPG as one lazy batch (Linux zaps in lazy
-	 * mode too): under pv one hypercall, not two.
-	 */
-	enter_lazy_mmu();
-	clear_pte(ep);
-	if (is_live(as, shared))
-		flush_tlb_page(va);
-	leave_lazy_mmu();
+	update_leaf(ep, va, 0, is_live(as, shared));
 	drop_leaf(old);
 	return 0;
 }
@@ -444,11 +449,8 @@ int as_protect(struct as *as, u64 va, u64 set, u64 clear)
 	old = pte_read(ep);
 	if (!(old & _PAGE_PRESENT))
 		return -EFAULT;
-	enter_lazy_mmu();
-	set_pte(ep, (old & ~(clear & ~_PAGE_PRESENT)) | set);
-	if (is_live(as, shared))
-		flush_tlb_page(va);
-	leave_lazy_mmu();
+	update_leaf(ep, va, (old & ~(clear & ~_PAGE_PRESENT)) | set,
+		    is_live(as, shared));
 	return 0;
 }
 
@@ -816,17 +818,8 @@ int as_cow_fault(struct as *as, u64 va)
 			return -ENOMEM;
 		memcpy(phys_to_virt(copy), phys_to_virt(frame), PAGE_SIZE);
 	}
-	/*
-	 * The new entry and its INVLPG as one lazy batch (Linux does the
-	 * same around a fault's PTE update): under pv one hypercall, not
-	 * two.  The old frame's count drops after it, when no TLB can still
-	 * map it through this entry.
-	 */
-	enter_lazy_mmu();
-	set_pte(ep, copy | (((e & ~PTE_PFN_MASK) | _PAGE_RW) & ~_PAGE_COW));
-	if (is_live(as, shared))
-		flush_tlb_page(va);
-	leave_lazy_mmu();
+	update_leaf(ep, va, copy | (((e & ~PTE_PFN_MASK) | _PAGE_RW) & ~_PAGE_COW),
+		    is_live(as, shared));
 	if (copy != frame)
 		page_put(frame);
 	return 0;
