@@ -204,6 +204,15 @@ static struct umbra_mmu_op mkop(u32 op, u64 addr, u64 val, u32 flags)
 
 /* --- Setup and teardown ---------------------------------------------- */
 
+/* Room for @n ops, freed with the test. */
+static struct umbra_mmu_op *alloc_ops(struct kunit *test, unsigned int n)
+{
+	struct umbra_mmu_op *ops = kunit_kcalloc(test, n, sizeof(*ops), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ops);
+	return ops;
+}
+
 /* vCPU @id of @vm, with op_cpuid's MAXPA physical address bits. */
 static struct umbra_vcpu *add_vcpu(struct kunit *test, struct umbra_vm *vm,
 				   unsigned int id)
@@ -766,8 +775,7 @@ static void umbra_pv_mmu_flush_mixed_batch_ok(struct kunit *test)
 	unsigned int round, i;
 
 	op_env_init_queue(test, &env);
-	ops = kunit_kcalloc(test, QUEUE_OPS, sizeof(*ops), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ops);
+	ops = alloc_ops(test, QUEUE_OPS);
 
 	for (round = 0; round < 8; round++) {
 		for (i = 0; i < QUEUE_OPS; i++)
@@ -802,8 +810,7 @@ static void umbra_pv_mmu_flush_mixed_batch_refusal_stops(struct kunit *test)
 	unsigned int k, i;
 
 	op_env_init_queue(test, &env);
-	ops = kunit_kcalloc(test, n, sizeof(*ops), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ops);
+	ops = alloc_ops(test, n);
 
 	for (k = 0; k < ARRAY_SIZE(at); k++) {
 		for (i = 0; i < n; i++)
@@ -822,6 +829,114 @@ static void umbra_pv_mmu_flush_mixed_batch_refusal_stops(struct kunit *test)
 			break;
 		default:
 			ops[at[k]] = mkop(42, 0, 0, 0);
+			break;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, (long)at[k] + 1,
+				    flush_and_check(&env, ops, n, n, NULL),
+				    "refusal at %u", at[k]);
+	}
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/* --- Runs: one table's PTE writes, one lock section ----------------- */
+
+/* A PTE write of a random kind, random value, to entry @idx of page @p. */
+static struct umbra_mmu_op random_pte_write(struct op_env *env, unsigned int p,
+					    unsigned int idx)
+{
+	static const u32 kinds[] = {
+		UMBRA_MMU_OP_WRITE_PTE, UMBRA_MMU_OP_WRITE_PTE_KEEP_AD,
+		UMBRA_MMU_OP_CLEAR_PTE,
+	};
+	u32 kind = kinds[rnd(env) % ARRAY_SIZE(kinds)];
+
+	return mkop(kind, ENTRY(p, idx % 512), rnd(env), 0);
+}
+
+/*
+ * Batches made of runs (pvops/mmu_op.c hands the PTE writes to one table
+ * that follow each other to umbra_mmu_write_gptes() together): longer
+ * than a run may be, so across the rounds the queue is read in; an entry
+ * written again in the same run; two tables taking turns, op by op and
+ * run by run; runs cut by ops of other kinds.  Each op as the model says.
+ */
+static void umbra_pv_mmu_flush_table_runs_ok(struct kunit *test)
+{
+	const unsigned int n = 5 * UMBRA_GPTE_RUN_MAX + 3;
+	struct umbra_mmu_op *ops;
+	struct op_env env;
+	unsigned int kind, i;
+
+	op_env_init_queue(test, &env);
+	ops = alloc_ops(test, n);
+
+	for (kind = 0; kind < 6; kind++) {
+		for (i = 0; i < n; i++) {
+			switch (kind) {
+			case 0:		/* a sweep, as mprotect does */
+				ops[i] = random_pte_write(&env, 2, 100 + i);
+				break;
+			case 1:		/* four entries, again and again */
+				ops[i] = random_pte_write(&env, 2, rnd(&env) % 4);
+				break;
+			case 2:		/* two tables, op by op */
+				ops[i] = random_pte_write(&env, 3 + (i & 1), rnd(&env) % 8);
+				break;
+			case 3:		/* two tables, five ops each */
+				ops[i] = random_pte_write(&env, 3 + (i / 5) % 2, i);
+				break;
+			case 4:		/* a TLB op every seventh */
+				ops[i] = i % 7 == 6 ? mkop(UMBRA_MMU_OP_INVLPG, 0x400000, 0, 0) :
+						      random_pte_write(&env, 5, i);
+				break;
+			default:	/* the last entry of one table, the first of the next */
+				ops[i] = random_pte_write(&env, 6 + (i & 1), i & 1 ? 0 : 511);
+				break;
+			}
+		}
+		KUNIT_EXPECT_EQ_MSG(test, (long)n, flush_and_check(&env, ops, n, n, NULL),
+				    "batch kind %u", kind);
+	}
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/*
+ * A refused op inside one table's run of PTE writes, wherever the run
+ * could split (its first op, second, the last of a round, the first of
+ * the next, the last of the batch): the writes before it applied, it has
+ * its status, the ones after are untouched.
+ */
+static void umbra_pv_mmu_flush_table_run_refusal_stops(struct kunit *test)
+{
+	const unsigned int n = 2 * UMBRA_GPTE_RUN_MAX + 4;
+	const unsigned int at[] = {
+		0, 1, 5, UMBRA_GPTE_RUN_MAX - 1, UMBRA_GPTE_RUN_MAX,
+		UMBRA_GPTE_RUN_MAX + 1, n - 1,
+	};
+	struct umbra_mmu_op *ops;
+	struct op_env env;
+	unsigned int k, i;
+
+	op_env_init_queue(test, &env);
+	ops = alloc_ops(test, n);
+
+	for (k = 0; k < ARRAY_SIZE(at); k++) {
+		struct umbra_mmu_op *bad = &ops[at[k]];
+
+		for (i = 0; i < n; i++)
+			ops[i] = random_pte_write(&env, 1, 3 * i);
+		switch (k % 4) {
+		case 0:		/* misaligned, in the same table */
+			bad->addr += 4;
+			break;
+		case 1:
+			bad->flags = UMBRA_MMU_CR3_NOFLUSH;
+			break;
+		case 2:
+			bad->reserved = 1;
+			break;
+		default:	/* read-only RAM */
+			bad->addr = ROM_GFN << PAGE_SHIFT;
 			break;
 		}
 		KUNIT_EXPECT_EQ_MSG(test, (long)at[k] + 1,
@@ -1409,8 +1524,7 @@ static void umbra_pv_mmu_flush_beyond_area_e2big(struct kunit *test)
 	unsigned int pages, i;
 
 	op_env_init(test, &env);
-	ops = kunit_kcalloc(test, MAX_OPS, sizeof(*ops), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ops);
+	ops = alloc_ops(test, MAX_OPS);
 	for (pages = UMBRA_MMU_QUEUE_PAGES_MIN; pages <= UMBRA_MMU_QUEUE_PAGES_MAX;
 	     pages += 2) {
 		unsigned int nops = pages * UMBRA_MMU_OPS_PER_PAGE;
@@ -1752,6 +1866,153 @@ static void umbra_pv_mmu_deferred_ad(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mmu->nr_ad_pending, 0U);
 }
 
+/* The shadow cases' addresses of entry @idx of the PT (SH_ADDR is entry 4). */
+#define SH_PT_ADDR(idx)	(SH_ADDR + ((u64)(idx) - 4) * PAGE_SIZE)
+
+/* Write @n ops into the queue, flush them all; they must all pass. */
+static void run_batch(struct op_env *env, struct umbra_mmu_op *ops,
+		      unsigned int n)
+{
+	struct umbra_pv_effects fx = {};
+	unsigned int i;
+
+	write_queue(env, ops, n);
+	KUNIT_EXPECT_EQ(env->test, (long)n,
+			umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_FLUSH, n, 0, 0, &fx));
+	read_queue(env, ops, n);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ_MSG(env->test, ops[i].status, UMBRA_MMU_OK, "op %u", i);
+}
+
+/*
+ * A run over a shadowed leaf table, as mprotect and fork's write-protect
+ * make: the sptes of entries that keep their frame follow in place (W
+ * goes, and comes back), an entry given a new frame in the middle of the
+ * run is written alone and mapped at once, a CLEAR drops its spte, and
+ * every vCPU is asked for one flush.
+ */
+static void umbra_pv_mmu_flush_table_run_follows_shadow(struct kunit *test)
+{
+	const u64 rw = GPTE_ALL | GPTE_AD, ro = GPTE_P | GPTE_U;
+	struct umbra_mmu_op ops[10];
+	u64 pfn[8], new_pfn;
+	struct umbra_sp *pt;
+	struct op_env env;
+	unsigned int i;
+
+	shadow_init(test, &env);
+	pt = find_sp(&env, PT_GFN, 1);
+	/* Entries 20..27 map gfns 20..27, dirty; a write maps each writable. */
+	for (i = 0; i < 8; i++) {
+		struct umbra_pf pf = {};
+
+		write_u64(&env, SH_ENTRY(PT_GFN, 20 + i),
+			  ((20ULL + i) << PAGE_SHIFT) | rw);
+		KUNIT_ASSERT_EQ(test, UMBRA_PF_FIXED,
+				umbra_mmu_page_fault(env.vcpu, SH_PT_ADDR(20 + i),
+						     PFERR_WRITE, &pf));
+		KUNIT_ASSERT_TRUE(test, spte_writable(pt->spt[20 + i]));
+		pfn[i] = spte_pfn(pt->spt[20 + i]);
+	}
+	new_pfn = host_pfn(&env, 28);
+
+	for (i = 0; i < 8; i++)
+		ops[i] = mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, SH_ENTRY(PT_GFN, 20 + i),
+			      ((20ULL + i) << PAGE_SHIFT) | ro, 0);
+	ops[4] = mkop(UMBRA_MMU_OP_WRITE_PTE, SH_ENTRY(PT_GFN, 24),
+		      (28ULL << PAGE_SHIFT) | rw, 0);
+	ops[7] = mkop(UMBRA_MMU_OP_CLEAR_PTE, SH_ENTRY(PT_GFN, 27), 0, 0);
+	ops[8] = mkop(UMBRA_MMU_OP_INVLPG, SH_PT_ADDR(20), 0, 0);
+	ops[9] = mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, SH_ENTRY(PT_GFN, 20),
+		      (20ULL << PAGE_SHIFT) | ro, 0);
+	tlb_flush_requested(&env);
+	run_batch(&env, ops, ARRAY_SIZE(ops));
+	KUNIT_EXPECT_TRUE(test, tlb_flush_requested(&env));
+	for (i = 0; i < 8; i++) {
+		u64 spte = READ_ONCE(pt->spt[20 + i]);
+
+		if (i == 4) {
+			KUNIT_EXPECT_TRUE_MSG(test, spte_present(spte) &&
+					      spte_writable(spte) &&
+					      spte_pfn(spte) == new_pfn,
+					      "new frame: spte %#llx", spte);
+		} else if (i == 7) {
+			KUNIT_EXPECT_FALSE(test, spte_present(spte));
+			KUNIT_EXPECT_EQ(test, ops[7].val, (27ULL << PAGE_SHIFT) | rw);
+		} else {
+			KUNIT_EXPECT_TRUE_MSG(test, spte_present(spte) &&
+					      !spte_writable(spte) &&
+					      spte_pfn(spte) == pfn[i],
+					      "entry %u: spte %#llx", 20 + i, spte);
+			KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 20 + i)),
+					((20ULL + i) << PAGE_SHIFT) | ro | GPTE_AD);
+		}
+	}
+
+	/* And back: the same sptes, writable again. */
+	for (i = 0; i < 7; i++)
+		ops[i] = mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, SH_ENTRY(PT_GFN, 20 + i),
+			      ((i == 4 ? 28ULL : 20ULL + i) << PAGE_SHIFT) | GPTE_ALL, 0);
+	run_batch(&env, ops, 7);
+	KUNIT_EXPECT_TRUE(test, tlb_flush_requested(&env));
+	for (i = 0; i < 7; i++) {
+		u64 spte = READ_ONCE(pt->spt[20 + i]);
+
+		KUNIT_EXPECT_TRUE_MSG(test, spte_present(spte) && spte_writable(spte) &&
+				      spte_pfn(spte) == (i == 4 ? new_pfn : pfn[i]),
+				      "entry %u: spte %#llx", 20 + i, spte);
+	}
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/*
+ * Deferred A/D in a run: the D the CPU set in sptes the run drops is paid
+ * as for one op (a KEEP_AD rewrite keeps it in the entry, a CLEAR hands
+ * it back in @val), and a spte the CPU left clean owes nothing.  An entry
+ * written again later in the batch sees the D paid by then, as it would
+ * one op at a time.
+ */
+static void umbra_pv_mmu_deferred_ad_in_run(struct kunit *test)
+{
+	const u64 frame = SH_LEAF2_GFN << PAGE_SHIFT, clean = frame | GPTE_ALL | GPTE_A;
+	struct umbra_pv_effects fx = {};
+	struct umbra_mmu_op ops[5];
+	struct umbra_sp *pt;
+	struct op_env env;
+	unsigned int i;
+
+	shadow_init(test, &env);
+	pt = find_sp(&env, PT_GFN, 1);
+	KUNIT_ASSERT_EQ(test, 0L,
+			umbra_pv_hypercall(env.vcpu, UMBRA_HC_MMU_QUEUE, QUEUE_GPA,
+					   QUEUE_PAGES, UMBRA_MMU_QUEUE_DEFERRED_AD, &fx));
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_TRUE(test, put_leaf(&env, pt, 6 + i, clean) & SPTE_AD_DEFERRED);
+	cpu_dirties(pt, 6);
+	cpu_dirties(pt, 8);
+	cpu_dirties(pt, 9);
+
+	ops[0] = mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, SH_ENTRY(PT_GFN, 6),
+		      frame | GPTE_P | GPTE_U, 0);
+	ops[1] = mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, SH_ENTRY(PT_GFN, 7),
+		      frame | GPTE_P | GPTE_U, 0);
+	ops[2] = mkop(UMBRA_MMU_OP_CLEAR_PTE, SH_ENTRY(PT_GFN, 8), 0, 0);
+	ops[3] = mkop(UMBRA_MMU_OP_WRITE_PTE, SH_ENTRY(PT_GFN, 9),
+		      frame | GPTE_P | GPTE_U | GPTE_A, 0);
+	ops[4] = mkop(UMBRA_MMU_OP_CLEAR_PTE, SH_ENTRY(PT_GFN, 6), 0, 0);
+	run_batch(&env, ops, ARRAY_SIZE(ops));
+	KUNIT_EXPECT_EQ(test, ops[4].val, frame | GPTE_P | GPTE_U | GPTE_AD);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 6)), 0ULL);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 7)),
+			frame | GPTE_P | GPTE_U | GPTE_A);
+	KUNIT_EXPECT_EQ(test, ops[2].val, clean | GPTE_D);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 8)), 0ULL);
+	/* Same frame: WRITE_PTE keeps what the old mapping dirtied, too. */
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 9)),
+			frame | GPTE_P | GPTE_U | GPTE_AD);
+	KUNIT_EXPECT_EQ(test, env.vm->mmu->nr_ad_pending, 0U);
+}
+
 static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_ok),
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_keep_ad_ok),
@@ -1763,6 +2024,8 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_effects_merged),
 	KUNIT_CASE(umbra_pv_mmu_flush_mixed_batch_ok),
 	KUNIT_CASE(umbra_pv_mmu_flush_mixed_batch_refusal_stops),
+	KUNIT_CASE(umbra_pv_mmu_flush_table_runs_ok),
+	KUNIT_CASE(umbra_pv_mmu_flush_table_run_refusal_stops),
 	KUNIT_CASE(umbra_pv_mmu_flush_bad_gpa_ebadgpa),
 	KUNIT_CASE(umbra_pv_mmu_flush_misaligned_ealign),
 	KUNIT_CASE(umbra_pv_mmu_flush_unknown_op_eop),
@@ -1771,6 +2034,8 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_drops_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_prefills_accessed_leaf),
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad),
+	KUNIT_CASE(umbra_pv_mmu_deferred_ad_in_run),
+	KUNIT_CASE(umbra_pv_mmu_flush_table_run_follows_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_pt_zaps_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_live_root_enotpt),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_previous_root_ok),

@@ -15,8 +15,9 @@
  *   hardware's TLB is flushed.
  *
  * The PV mmu_op queue (pvops/mmu_op.c) uses the same path without the
- * trap and the decode: umbra_mmu_write_gpte() and umbra_mmu_release_pt()
- * only say that a flush is due, so a batch of ops ends in one flush.
+ * trap and the decode: umbra_mmu_write_gpte() (and umbra_mmu_write_gptes()
+ * for a run of them on one table) and umbra_mmu_release_pt() only say
+ * that a flush is due, so a batch of ops ends in one flush.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -185,6 +186,24 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 }
 
 /*
+ * Under mmu_lock: entry @idx of the guest table @sp shadows is now @val.
+ * A present spte follows it in place if it keeps its frame (COW,
+ * mprotect), else is dropped, the A/D bits a deferred one gathered added
+ * to @owed.  Return: whether the spte is empty now (a prefill may fill it).
+ */
+static bool spte_follow(struct umbra_vm *vm, struct umbra_sp *sp,
+			unsigned int idx, u64 val, bool *flush, u64 *owed)
+{
+	if (!spte_present(sp->spt[idx]))
+		return true;
+	*flush = true;
+	if (sp->role.level == 1 && umbra_sp_resync_spte(vm, sp, idx, val))
+		return false;
+	*owed |= umbra_spte_drop_owed(vm, &sp->spt[idx]);
+	return true;
+}
+
+/*
  * The guest entry at @gpa (@ptr in the VMM's mapping) went from *@old to
  * @val: make every shadow of it follow (see umbra_mmu_write_gpte()), and
  * pay the A/D bits a dropped deferred spte of the old value gathered.
@@ -211,18 +230,9 @@ static bool gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
 	if (prefill && ((*old ^ val) & (GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
 		prefill_lookup(vcpu, val, hint, &pf);
 	spin_lock(&mmu->lock);
-	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT) {
-		if (!spte_present(sp->spt[idx])) {
+	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT)
+		if (spte_follow(vm, sp, idx, val, flush, &owed))
 			writable |= prefill_install(vcpu, sp, idx, val, &pf);
-			continue;
-		}
-		*flush = true;
-		/* Same frame, new rights (COW, mprotect): in place. */
-		if (sp->role.level == 1 && umbra_sp_resync_spte(vm, sp, idx, val))
-			continue;
-		owed |= umbra_spte_drop_owed(vm, &sp->spt[idx]);
-		writable |= prefill_install(vcpu, sp, idx, val, &pf);
-	}
 	spin_unlock(&mmu->lock);
 	if (pf.page && !pf.borrowed) {
 		if (writable)
@@ -293,6 +303,119 @@ int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 efault:
 	user_access_end();
 	return -EFAULT;
+}
+
+/* Would writing @val over @old want its translation installed at once? */
+static bool wants_prefill(u64 old, u64 val)
+{
+	return (val & _PAGE_PRESENT) &&
+	       ((old ^ val) & (GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT));
+}
+
+/*
+ * The guest side of a run (umbra_mmu_write_gptes()): write entries of
+ * @table (page @gfn, in the VMM's mapping) in order, until one that must
+ * not be in the run; @written[i] is the value entry i got.  Return: how
+ * many were written; *@alone says the next maps a new frame and goes
+ * alone.
+ */
+static unsigned int write_run_gptes(u64 __user *table, u64 gfn,
+				    struct umbra_gpte_write *w, u64 *written,
+				    unsigned int n, bool *alone)
+{
+	const u64 ad = _PAGE_ACCESSED | _PAGE_DIRTY;
+	DECLARE_BITMAP(seen, SPTE_ENT_PER_PAGE);
+	unsigned int done;
+
+	*alone = false;
+	bitmap_zero(seen, SPTE_ENT_PER_PAGE);
+	if (!user_access_begin(table, PAGE_SIZE))
+		return 0;
+	for (done = 0; done < n; done++) {
+		struct umbra_gpte_write *e = &w[done];
+		unsigned int idx = (e->gpa & ~PAGE_MASK) / 8;
+		u64 want;
+
+		if (e->gpa >> PAGE_SHIFT != gfn || test_bit(idx, seen))
+			break;
+		unsafe_get_user(e->old, table + idx, efault);
+		do {
+			want = e->keep_ad ? e->val | (e->old & ad) : e->val;
+			if (wants_prefill(e->old, want)) {
+				*alone = true;
+				goto out;
+			}
+		} while (!unsafe_try_cmpxchg_user(table + idx, &e->old, want,
+						  efault));
+		written[done] = want;
+		__set_bit(idx, seen);
+	}
+out:
+efault:
+	user_access_end();
+	return done;
+}
+
+/**
+ * umbra_mmu_write_gptes - a run of umbra_mmu_write_gpte() on one guest table
+ * @vcpu: the vCPU asking (a batch of PV mmu_ops)
+ * @w: the writes, in order
+ * @n: how many, 1 or more; at most UMBRA_GPTE_RUN_MAX are taken
+ * @flush: set when a remote TLB flush is due before the batch ends
+ *
+ * What a batch that rewrites a table entry by entry (mprotect, fork's
+ * write-protect, munmap) would pay per entry is paid once per run: the
+ * table's lookup, the user-access window for the guest entries, and the
+ * mmu_lock section for their shadows.  Each entry ends as it would after
+ * umbra_mmu_write_gpte().  That holds because the entries are written
+ * before their shadows follow (the walker may see a new entry early, as
+ * it may for one write) and are distinct: the run stops before an entry
+ * of another table, one it wrote already, and one that maps a new frame
+ * (its translation is installed at once, see struct prefill: the host
+ * page is looked up before mmu_lock), which is written alone when it
+ * comes first.
+ *
+ * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
+ * Return: how many of @w were written, from 1; -EFAULT if the first
+ * entry is not writable RAM (then none was).
+ */
+int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
+			  unsigned int n, bool *flush)
+{
+	struct umbra_vm *vm = vcpu->vm;
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	u64 gfn = w[0].gpa >> PAGE_SHIFT, owed[UMBRA_GPTE_RUN_MAX] = {};
+	u64 __user *table = umbra_mmu_ram_hva(vm, gfn << PAGE_SHIFT);
+	u64 written[UMBRA_GPTE_RUN_MAX];
+	struct hlist_node *tmp;
+	struct umbra_sp *sp;
+	unsigned int i, done;
+	bool alone;
+
+	if (!table)
+		return -EFAULT;
+	done = write_run_gptes(table, gfn, w, written,
+			       min(n, UMBRA_GPTE_RUN_MAX), &alone);
+	if (!done && alone)
+		return umbra_mmu_write_gpte(vcpu, w[0].gpa, w[0].val,
+					    w[0].keep_ad, &w[0].old, flush) ?: 1;
+	if (!done)
+		return -EFAULT;
+
+	spin_lock(&mmu->lock);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		for (i = 0; i < done; i++)
+			spte_follow(vm, sp, (w[i].gpa & ~PAGE_MASK) / 8,
+				    written[i], flush, &owed[i]);
+	spin_unlock(&mmu->lock);
+	for (i = 0; i < done; i++) {
+		if (owed[i]) {
+			w[i].old |= owed[i];
+			umbra_ad_pay(table + (w[i].gpa & ~PAGE_MASK) / 8,
+				     w[i].old, owed[i]);
+		}
+	}
+	return done;
 }
 
 /**

@@ -127,6 +127,26 @@ int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
 int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
 			 bool keep_ad, u64 *old, bool *flush);
+
+/**
+ * struct umbra_gpte_write - one write of a run (umbra_mmu_write_gptes())
+ * @gpa:	the entry, 8-byte aligned
+ * @val:	the new value
+ * @keep_ad:	keep the accessed and dirty bits the entry has now
+ * @old:	out: as umbra_mmu_write_gpte()'s @old
+ */
+struct umbra_gpte_write {
+	u64 gpa;
+	u64 val;
+	u64 old;
+	bool keep_ad;
+};
+
+/* The longest run umbra_mmu_write_gptes() takes at once. */
+#define UMBRA_GPTE_RUN_MAX	16
+
+int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
+			  unsigned int n, bool *flush);
 int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
 			   u64 val, const struct umbra_host_page *hint,
 			   bool *flush);
