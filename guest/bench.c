@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bench.c - workloads for comparing MMUs ("bench NAME ARGS" on the
- * command line).  Each does its setup untimed, times its loop with RDTSC,
- * prints one line "bench NAME: ops=N cycles=C hypercalls=H mmu_ops=M" and
- * exits 0; H and M are the pv_mmu_stats of the timed loop (the VMMCALLs
- * the pv backend made, 0 for native; the pv_mmu ops issued).  Scripts
- * parse "ops=N cycles=C": those stay first.  All page-table work goes
- * through as.c and so through pv_mmu, with lazy MMU batches where Linux
- * has them (copy_pte_range, zap_pte_range, change_pte_range).
+ * command line).  Each does its setup untimed (fork and mmap, which take
+ * fresh frames in their loop, run one round of it first, so that the
+ * timed rounds measure the steady state: the host page faults of a
+ * frame's first use are paid once per VM whatever the MMU), times its
+ * loop with RDTSC, prints one line "bench NAME: ops=N cycles=C
+ * hypercalls=H mmu_ops=M" and exits 0; H and M are the pv_mmu_stats of
+ * the timed loop (the VMMCALLs the pv backend made, 0 for native; the
+ * pv_mmu ops issued).  Scripts parse "ops=N cycles=C": those stay first.
+ * All page-table work goes through as.c and so through pv_mmu, with lazy
+ * MMU batches where Linux has them (copy_pte_range, zap_pte_range,
+ * change_pte_range).
  *
  *   demand MiB         pre-map MiB of fresh pages, then time one write to
  *                      each page (ops = pages touched)
@@ -21,7 +25,9 @@
  *                      exit=E", the cycles per fork of as_fork(), of the
  *                      child's writes and of its exit
  *   mmap MiB N         N times: map MiB populated, write each page, unmap
- *                      (ops = N)
+ *                      (ops = N); before its bench line it prints "phases
+ *                      mmap: map=M touch=T unmap=U", the cycles per op of
+ *                      each step
  *   mprotect MiB N     MiB mapped and written; N times: make it read-only,
  *                      make it writable, write each page (ops = N)
  *   cpuid N            N CPUIDs, each a VM exit that the hypervisor answers
@@ -217,26 +223,34 @@ static void check_children(u64 pages, u64 touched)
 	}
 }
 
+/* Fork @n of @parent: the child's run and exit.  Returns its writes. */
+static u64 fork_round(struct as *parent, u64 pages, u64 n)
+{
+	u64 f0 = rdtsc();
+	struct as *child = as_fork(parent);
+
+	if (!child)
+		panic("bench: out of memory forking");
+	fork_phase.fork += rdtsc() - f0;
+	return run_child(parent, child, pages, n);
+}
+
 static void __noreturn bench_fork(u64 mib, u64 iters)
 {
 	u64 pages = mib_pages(mib), touched = 0, t0, t1, n;
-	struct as *parent = bench_as(), *child;
+	struct as *parent = bench_as();
 
 	map_range(parent, pages);
 	touch(pages, 1);
 	pf_hook = bench_cow_hook;
+	fork_round(parent, pages, 0);	/* the warm-up round */
 	as_cow_reap();
 	pv_cow_resolved = 0;
+	cow_faults = 0;
+	memset(&fork_phase, 0, sizeof(fork_phase));
 	t0 = start_clock();
-	for (n = 0; n < iters; n++) {
-		u64 f0 = rdtsc();
-
-		child = as_fork(parent);
-		if (!child)
-			panic("bench: out of memory forking");
-		fork_phase.fork += rdtsc() - f0;
-		touched += run_child(parent, child, pages, n);
-	}
+	for (n = 1; n <= iters; n++)
+		touched += fork_round(parent, pages, n);
 	t1 = rdtsc();
 	check_children(pages, touched);
 	kprintf("phases fork: fork=%llu child=%llu exit=%llu cycles per op\n",
@@ -248,15 +262,27 @@ static void __noreturn bench_fork(u64 mib, u64 iters)
 static void __noreturn bench_mmap(u64 mib, u64 iters)
 {
 	u64 pages = mib_pages(mib), t0, t1, n;
+	u64 map = 0, use = 0, unmap = 0, p0, p1, p2;
 	struct as *as = bench_as();
 
+	map_range(as, pages);		/* the warm-up round */
+	touch(pages, 0);
+	as_unmap_range(as, BENCH_VA, pages);
 	t0 = start_clock();
 	for (n = 0; n < iters; n++) {
+		p0 = rdtsc();
 		map_range(as, pages);
+		p1 = rdtsc();
 		touch(pages, n);
+		p2 = rdtsc();
 		as_unmap_range(as, BENCH_VA, pages);
+		map += p1 - p0;
+		use += p2 - p1;
+		unmap += rdtsc() - p2;
 	}
 	t1 = rdtsc();
+	kprintf("phases mmap: map=%llu touch=%llu unmap=%llu cycles per op\n",
+		map / iters, use / iters, unmap / iters);
 	report("mmap", iters, t1 - t0);
 }
 

@@ -100,15 +100,23 @@ for w in works:
             cy = u["cycles"] / k["cycles"]
             print(f"{'':10} {label:11} {ex:10.3f} {'':7} {'':9} {'':10} {cy:12.2f} {cy:11.2f}")
 
-# Where the fork workload's cycles go, per fork, in the 2N run kept above.
-rows = [(d, runs[("fork", d, 2)]["phases"]) for d in ("umbra", "umbra-pv", "kvm-shadow", "kvm-npt")
-        if ("fork", d, 2) in runs and runs[("fork", d, 2)]["phases"]]
-if rows:
+# Where the cycles of fork and mmap go, per operation, in the 2N run kept above.
+phase_tables = (
+    ("fork", ("fork", "child", "exit"),
+     "fork, guest cycles per fork by phase (2N run): as_fork(), the child's writes, its exit"),
+    ("mmap", ("map", "touch", "unmap"),
+     "mmap, guest cycles per op by phase (2N run): map populated, write each page, unmap"),
+)
+for work, cols, title in phase_tables:
+    rows = [(d, runs[(work, d, 2)]["phases"])
+            for d in ("umbra", "umbra-pv", "kvm-shadow", "kvm-npt")
+            if (work, d, 2) in runs and runs[(work, d, 2)]["phases"]]
+    if not rows:
+        continue
     print()
-    print("fork, guest cycles per fork by phase (2N run): as_fork(), the child's writes, its exit")
-    print(f"{'device':11} {'fork':>12} {'child':>12} {'exit':>12}")
+    print(title)
+    print(f"{'device':11}" + "".join(f" {c:>12}" for c in cols))
     for dev, f in rows:
-        cols = "".join(f" {int(f.get(k, 0)):12}" for k in ("fork", "child", "exit"))
-        print(f"{dev:11}{cols}")
+        print(f"{dev:11}" + "".join(f" {int(f.get(c, 0)):12}" for c in cols))
 PY
 exit "${rc:-0}"
