@@ -1888,8 +1888,8 @@ static void run_batch(struct op_env *env, struct umbra_mmu_op *ops,
  * A run over a shadowed leaf table, as mprotect and fork's write-protect
  * make: the sptes of entries that keep their frame follow in place (W
  * goes, and comes back), an entry given a new frame in the middle of the
- * run is written alone and mapped at once, a CLEAR drops its spte, and
- * every vCPU is asked for one flush.
+ * run is mapped at once, a CLEAR drops its spte, and every vCPU is asked
+ * for one flush.
  */
 static void umbra_pv_mmu_flush_table_run_follows_shadow(struct kunit *test)
 {
@@ -1966,6 +1966,44 @@ static void umbra_pv_mmu_flush_table_run_follows_shadow(struct kunit *test)
 }
 
 /*
+ * A whole run of new leaf entries, as mmap populating a table makes: each
+ * gets its translation at once, for its own frame; also when every frame
+ * is mapped already, so that each spte takes an rmap descriptor (the
+ * cache holds one per write of a run).
+ */
+static void umbra_pv_mmu_flush_table_run_prefills_each(struct kunit *test)
+{
+	struct umbra_mmu_op ops[UMBRA_GPTE_RUN_MAX];
+	unsigned int i, first, round;
+	struct umbra_sp *pt;
+	struct op_env env;
+
+	shadow_init(test, &env);
+	pt = find_sp(&env, PT_GFN, 1);
+	/* Frames 12..15 and 20.. (not the queue's); entries 40.., then 60.. */
+	for (round = 0; round < 2; round++) {
+		first = round ? 60 : 40;
+		for (i = 0; i < ARRAY_SIZE(ops); i++) {
+			u64 gfn = i < 4 ? 12 + i : 16 + i;
+
+			ops[i] = mkop(UMBRA_MMU_OP_WRITE_PTE, SH_ENTRY(PT_GFN, first + i),
+				      (gfn << PAGE_SHIFT) | GPTE_ALL | GPTE_AD, 0);
+		}
+		run_batch(&env, ops, ARRAY_SIZE(ops));
+		for (i = 0; i < ARRAY_SIZE(ops); i++) {
+			u64 gfn = i < 4 ? 12 + i : 16 + i;
+			u64 spte = READ_ONCE(pt->spt[first + i]);
+
+			KUNIT_EXPECT_TRUE_MSG(test, spte_present(spte) &&
+					      spte_writable(spte) &&
+					      spte_pfn(spte) == host_pfn(&env, gfn),
+					      "entry %u: spte %#llx", first + i, spte);
+		}
+	}
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/*
  * Deferred A/D in a run: the D the CPU set in sptes the run drops is paid
  * as for one op (a KEEP_AD rewrite keeps it in the entry, a CLEAR hands
  * it back in @val), and a spte the CPU left clean owes nothing.  An entry
@@ -2036,6 +2074,7 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad),
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad_in_run),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_follows_shadow),
+	KUNIT_CASE(umbra_pv_mmu_flush_table_run_prefills_each),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_pt_zaps_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_live_root_enotpt),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_previous_root_ok),

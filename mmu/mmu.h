@@ -191,14 +191,15 @@ struct umbra_mmu_vm {
 /*
  * What one fault may allocate under mmu_lock: a table and a gfn array per
  * level, and an rmap descriptor per list it touches (the frame's, a new
- * table's parents); one PV op may add an spte to every shadow of a table.
- * Descriptors are small objects (rmap.c), not pages: a frame mapped twice,
- * by the guest's direct map and a user mapping, is the common case, not
- * a rare one.
+ * table's parents); a run of PV writes to one table may add an spte per
+ * write (to every shadow of the table; the prefill stops when the cache
+ * is empty).  Descriptors are small objects (rmap.c), not pages: a frame
+ * mapped twice, by the guest's direct map and a user mapping, is the
+ * common case, not a rare one.
  */
 #define MMU_CACHE_PAGES	12
 #define MMU_CACHE_SPS	UMBRA_ROOT_LEVEL
-#define MMU_CACHE_DESCS	8
+#define MMU_CACHE_DESCS	UMBRA_GPTE_RUN_MAX
 #define RMAP_DESC_BYTES	128	/* a power of two: kmalloc aligns it so */
 
 #define PREFETCH_PAGES	64	/* an aligned window inside a guest large page */

@@ -15,9 +15,9 @@
  *   hardware's TLB is flushed.
  *
  * The PV mmu_op queue (pvops/mmu_op.c) uses the same path without the
- * trap and the decode: umbra_mmu_write_gpte() (and umbra_mmu_write_gptes()
- * for a run of them on one table) and umbra_mmu_release_pt() only say
- * that a flush is due, so a batch of ops ends in one flush.
+ * trap and the decode: umbra_mmu_write_gptes() (a run of entries of one
+ * table) and umbra_mmu_release_pt() only say that a flush is due, so a
+ * batch of ops ends in one flush.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -205,7 +205,7 @@ static bool spte_follow(struct umbra_vm *vm, struct umbra_sp *sp,
 
 /*
  * The guest entry at @gpa (@ptr in the VMM's mapping) went from *@old to
- * @val: make every shadow of it follow (see umbra_mmu_write_gpte()), and
+ * @val: make every shadow of it follow (see umbra_mmu_write_gptes()), and
  * pay the A/D bits a dropped deferred spte of the old value gathered.
  * Return: whether the prefill left a shadow of the entry writable.
  */
@@ -246,88 +246,20 @@ static bool gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
 	return writable;
 }
 
-/**
- * umbra_mmu_write_gpte - write one guest page-table entry, shadow included
- * @vcpu: the vCPU asking (a PV mmu_op)
- * @gpa: the entry, 8-byte aligned, in writable RAM
- * @val: the new value
- * @keep_ad: keep the accessed and dirty bits the entry has now
- * @old: set to the entry's previous value, with the A/D bits its mapping
- *	 gathered under deferred A/D (ad.c) folded in
- * @flush: set when a remote TLB flush is due before the batch ends
- *
- * The shadow entries that mirrored the old value follow it in place if it
- * keeps its frame (umbra_sp_resync_spte()), else are dropped and, for a
- * present leaf entry the guest has marked accessed, the new translation is
- * installed at once (see struct prefill).  The entry is written with a
- * compare-and-exchange loop: the walker may be setting A/D in it
- * concurrently, and a plain read-modify-write could lose its update.
- *
- * The A/D bits the CPU set in a dropped deferred spte are the old
- * mapping's: they stay in the entry if the new value maps the same frame
- * (a change of rights, say), and otherwise are only reported in @old.
- *
- * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
- * Return: 0, or -EFAULT if @gpa is not writable RAM.
- */
-int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
-			 bool keep_ad, u64 *old, bool *flush)
-{
-	u64 __user *ptr = umbra_mmu_ram_hva(vcpu->vm, gpa);
-	bool prefill;
-
-	if (!ptr)
-		return -EFAULT;
-	/*
-	 * Fill the cache before anything is written: if that fails, the op
-	 * still happens in full, only without the prefill.
-	 */
-	prefill = !umbra_mmu_topup(vcpu);
-	if (get_user(*old, ptr))
-		return -EFAULT;
-	for (;;) {
-		u64 want = keep_ad ? val | (*old & (_PAGE_ACCESSED | _PAGE_DIRTY)) : val;
-		bool done;
-
-		if (!user_access_begin(ptr, sizeof(*ptr)))
-			return -EFAULT;
-		done = unsafe_try_cmpxchg_user(ptr, old, want, efault);
-		user_access_end();
-		if (done) {
-			val = want;
-			break;
-		}
-	}
-	gpte_written(vcpu, gpa, ptr, old, val, prefill, NULL, flush);
-	return 0;
-efault:
-	user_access_end();
-	return -EFAULT;
-}
-
-/* Would writing @val over @old want its translation installed at once? */
-static bool wants_prefill(u64 old, u64 val)
-{
-	return (val & _PAGE_PRESENT) &&
-	       ((old ^ val) & (GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT));
-}
-
 /*
  * The guest side of a run (umbra_mmu_write_gptes()): write entries of
- * @table (page @gfn, in the VMM's mapping) in order, until one that must
- * not be in the run; @written[i] is the value entry i got.  Return: how
- * many were written; *@alone says the next maps a new frame and goes
- * alone.
+ * @table (page @gfn, in the VMM's mapping) in order, until one of another
+ * table or one written already; @written[i] is the value entry i got.
+ * Return: how many were written.
  */
 static unsigned int write_run_gptes(u64 __user *table, u64 gfn,
 				    struct umbra_gpte_write *w, u64 *written,
-				    unsigned int n, bool *alone)
+				    unsigned int n)
 {
 	const u64 ad = _PAGE_ACCESSED | _PAGE_DIRTY;
 	DECLARE_BITMAP(seen, SPTE_ENT_PER_PAGE);
 	unsigned int done;
 
-	*alone = false;
 	bitmap_zero(seen, SPTE_ENT_PER_PAGE);
 	if (!user_access_begin(table, PAGE_SIZE))
 		return 0;
@@ -341,39 +273,44 @@ static unsigned int write_run_gptes(u64 __user *table, u64 gfn,
 		unsafe_get_user(e->old, table + idx, efault);
 		do {
 			want = e->keep_ad ? e->val | (e->old & ad) : e->val;
-			if (wants_prefill(e->old, want)) {
-				*alone = true;
-				goto out;
-			}
 		} while (!unsafe_try_cmpxchg_user(table + idx, &e->old, want,
 						  efault));
 		written[done] = want;
 		__set_bit(idx, seen);
 	}
-out:
 efault:
 	user_access_end();
 	return done;
 }
 
 /**
- * umbra_mmu_write_gptes - a run of umbra_mmu_write_gpte() on one guest table
+ * umbra_mmu_write_gptes - write a run of entries of one guest table,
+ * shadow included
  * @vcpu: the vCPU asking (a batch of PV mmu_ops)
  * @w: the writes, in order
  * @n: how many, 1 or more; at most UMBRA_GPTE_RUN_MAX are taken
  * @flush: set when a remote TLB flush is due before the batch ends
  *
+ * Each entry is written with a compare-and-exchange loop: the walker may
+ * be setting A/D in it concurrently, and a plain read-modify-write could
+ * lose its update.  The shadow entries that mirrored the old value follow
+ * it in place if it keeps its frame (umbra_sp_resync_spte()), else are
+ * dropped and, for a present leaf entry the guest has marked accessed,
+ * the new translation is installed at once (see struct prefill).  The A/D
+ * bits the CPU set in a dropped deferred spte are the old mapping's: they
+ * stay in the entry if the new value maps the same frame (a change of
+ * rights, say), and otherwise are only reported in @old.
+ *
  * What a batch that rewrites a table entry by entry (mprotect, fork's
- * write-protect, munmap) would pay per entry is paid once per run: the
- * table's lookup, the user-access window for the guest entries, and the
- * mmu_lock section for their shadows.  Each entry ends as it would after
- * umbra_mmu_write_gpte().  That holds because the entries are written
- * before their shadows follow (the walker may see a new entry early, as
- * it may for one write) and are distinct: the run stops before an entry
- * of another table, one it wrote already, and one that maps a new frame
- * (its translation is installed at once, see struct prefill: the host
- * page is looked up before mmu_lock), which is written alone when it
- * comes first.
+ * write-protect, mmap, munmap) would pay per entry is paid once per run:
+ * the table's lookup, the user-access window for the guest entries, the
+ * mmu_lock section for their shadows.  To the guest it is as if they went
+ * one by one: the entries are written before their shadows follow (the
+ * walker may see a new entry early, as it may for one write), the host
+ * pages of new frames are looked up in between, before mmu_lock, and the
+ * entries of a run are distinct: it stops before an entry of another
+ * table and before one it wrote already, so that A/D a drop owes is paid
+ * before the entry is written again.
  *
  * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
  * Return: how many of @w were written, from 1; -EFAULT if the first
@@ -386,29 +323,50 @@ int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
 	u64 gfn = w[0].gpa >> PAGE_SHIFT, owed[UMBRA_GPTE_RUN_MAX] = {};
 	u64 __user *table = umbra_mmu_ram_hva(vm, gfn << PAGE_SHIFT);
+	struct prefill pf[UMBRA_GPTE_RUN_MAX];
 	u64 written[UMBRA_GPTE_RUN_MAX];
+	u32 writable = 0;
 	struct hlist_node *tmp;
 	struct umbra_sp *sp;
 	unsigned int i, done;
-	bool alone;
+	bool prefill;
 
 	if (!table)
 		return -EFAULT;
-	done = write_run_gptes(table, gfn, w, written,
-			       min(n, UMBRA_GPTE_RUN_MAX), &alone);
-	if (!done && alone)
-		return umbra_mmu_write_gpte(vcpu, w[0].gpa, w[0].val,
-					    w[0].keep_ad, &w[0].old, flush) ?: 1;
+	/*
+	 * Fill the cache before anything is written: if that fails, the
+	 * writes still happen in full, only without the prefill.
+	 */
+	prefill = !umbra_mmu_topup(vcpu);
+	done = write_run_gptes(table, gfn, w, written, min(n, UMBRA_GPTE_RUN_MAX));
 	if (!done)
 		return -EFAULT;
+	/* Only a new frame needs its host page: a mirror follows in place. */
+	for (i = 0; i < done; i++) {
+		pf[i].page = NULL;
+		if (prefill && ((w[i].old ^ written[i]) &
+				(GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
+			prefill_lookup(vcpu, written[i], NULL, &pf[i]);
+	}
 
 	spin_lock(&mmu->lock);
-	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
-		for (i = 0; i < done; i++)
-			spte_follow(vm, sp, (w[i].gpa & ~PAGE_MASK) / 8,
-				    written[i], flush, &owed[i]);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn) {
+		for (i = 0; i < done; i++) {
+			unsigned int idx = (w[i].gpa & ~PAGE_MASK) / 8;
+
+			if (spte_follow(vm, sp, idx, written[i], flush, &owed[i]) &&
+			    prefill_install(vcpu, sp, idx, written[i], &pf[i]))
+				writable |= BIT(i);
+		}
+	}
 	spin_unlock(&mmu->lock);
+
 	for (i = 0; i < done; i++) {
+		if (pf[i].page) {
+			if (writable & BIT(i))
+				set_page_dirty_lock(pf[i].page);
+			put_page(pf[i].page);
+		}
 		if (owed[i]) {
 			w[i].old |= owed[i];
 			umbra_ad_pay(table + (w[i].gpa & ~PAGE_MASK) / 8,
@@ -428,7 +386,7 @@ int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
  *	  prefill to use instead of a lookup of its own; or NULL
  * @flush: set when a remote TLB flush is due
  *
- * As umbra_mmu_write_gpte(), shadow included, but only if the entry holds
+ * As umbra_mmu_write_gptes() for one entry, but only if the entry holds
  * @expect when it is written: another vCPU, or the walker setting A/D,
  * may have changed it since the caller read it, and then nothing is
  * written.  The A/D bits a deferred spte of the old value gathered are

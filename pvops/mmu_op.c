@@ -9,7 +9,7 @@
  *   writes its status, and stops at the first it refuses (pv.h says so).
  *
  * Applying: a PTE write goes into guest memory and umbra's shadow in one
- * step (umbra_mmu_write_gpte(): the shadow entries that mirrored the old
+ * step (umbra_mmu_write_gptes(): the shadow entries that mirrored the old
  * value are dropped), so the guest takes no write-protection trap and no
  * unsync round trip.  The TLB flushes the ops ask for, and the remote
  * flush the shadow changes need, are merged and done once at the end of

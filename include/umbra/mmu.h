@@ -125,15 +125,14 @@ int umbra_mmu_write_guest_virt(struct umbra_vcpu *vcpu, u64 gva,
 int umbra_mmu_emulate_write(struct umbra_vcpu *vcpu, u64 gpa, const void *val,
 			    unsigned int len);
 void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa);
-int umbra_mmu_write_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 val,
-			 bool keep_ad, u64 *old, bool *flush);
 
 /**
  * struct umbra_gpte_write - one write of a run (umbra_mmu_write_gptes())
  * @gpa:	the entry, 8-byte aligned
  * @val:	the new value
  * @keep_ad:	keep the accessed and dirty bits the entry has now
- * @old:	out: as umbra_mmu_write_gpte()'s @old
+ * @old:	out: the entry's previous value, with the A/D bits its mapping
+ *		gathered under deferred A/D (ad.c) folded in
  */
 struct umbra_gpte_write {
 	u64 gpa;
