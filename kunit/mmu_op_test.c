@@ -2004,6 +2004,95 @@ static void umbra_pv_mmu_flush_table_run_prefills_each(struct kunit *test)
 }
 
 /*
+ * The shadow of the PT agrees with the guest's entries (no deferred A/D
+ * here): every present spte was made from an entry that is present and
+ * accessed, maps the host page of the entry's frame with no more rights
+ * than it gives (U, NX), and is writable only if the entry is writable
+ * and dirty and its frame is no table shadowed in sync (a write fault
+ * through an entry that maps the PT makes the PT unsync, sync.c).
+ */
+static unsigned int expect_pt_agrees(struct op_env *env, struct umbra_sp *pt)
+{
+	unsigned int i, present = 0;
+
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = READ_ONCE(pt->spt[i]), gpte, gfn;
+		bool ok;
+
+		if (!spte_present(spte))
+			continue;
+		present++;
+		gpte = read_u64(env, SH_ENTRY(PT_GFN, i));
+		gfn = (gpte & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT;
+		ok = (gpte & GPTE_P) && (gpte & GPTE_A) && gfn < RAM_PAGES &&
+		     spte_pfn(spte) == host_pfn(env, gfn) &&
+		     (!(spte & SPTE_USER) || (gpte & GPTE_U)) &&
+		     (!(gpte & _PAGE_NX) || (spte & SPTE_NX));
+		/* The PT itself may be mapped writable once it is unsync. */
+		if (spte_writable(spte))
+			ok &= (gpte & (GPTE_W | GPTE_D)) == (GPTE_W | GPTE_D) &&
+			      (gfn < PML4_GFN || gfn > PT_GFN ||
+			       (gfn == PT_GFN && pt->unsync));
+		if (!ok)
+			OP_MISMATCH(env, "PT entry %u holds %#llx, its spte %#llx",
+				    i, gpte, spte);
+	}
+	return present;
+}
+
+/*
+ * Random batches of PTE writes to a shadowed leaf table (runs of every
+ * kind: repeated entries, new frames, frames kept with new rights, CLEARs,
+ * entries that map a shadowed table or no RAM), with random faults
+ * through the table between them: after each batch the shadow agrees
+ * with the guest's entries.
+ */
+static void umbra_pv_mmu_flush_random_runs_shadow_agrees(struct kunit *test)
+{
+	static const u64 frames[] = { 9, 10, 12, 13, 20, 21, 22, PT_GFN, PD_GFN, HOLE_GFN };
+	static const u32 kinds[] = {
+		UMBRA_MMU_OP_WRITE_PTE, UMBRA_MMU_OP_WRITE_PTE_KEEP_AD,
+		UMBRA_MMU_OP_CLEAR_PTE,
+	};
+	const u64 bits[] = { GPTE_P, GPTE_W, GPTE_U, GPTE_A, GPTE_D, _PAGE_NX };
+	unsigned int round, i, b, present = 0;
+	struct umbra_mmu_op ops[48];
+	struct umbra_sp *pt;
+	struct op_env env;
+
+	shadow_init(test, &env);
+	pt = find_sp(&env, PT_GFN, 1);
+	for (round = 0; round < 40; round++) {
+		for (i = 0; i < ARRAY_SIZE(ops); i++) {
+			u64 r = rnd(&env), val = frames[r % ARRAY_SIZE(frames)] << PAGE_SHIFT;
+
+			/* Mostly present and accessed, so that sptes get made. */
+			val |= GPTE_P | GPTE_A;
+			for (b = 0; b < ARRAY_SIZE(bits); b++)
+				if ((r >> (8 + b)) & 1)
+					val ^= bits[b];
+			ops[i] = mkop(kinds[(r >> 16) % ARRAY_SIZE(kinds)],
+				      SH_ENTRY(PT_GFN, 16 + (r >> 24) % 16), val, 0);
+		}
+		run_batch(&env, ops, ARRAY_SIZE(ops));
+		present += expect_pt_agrees(&env, pt);
+		for (i = 0; i < 8; i++) {
+			static const u32 errs[] = { 0, PFERR_WRITE, PFERR_USER,
+						    PFERR_USER | PFERR_WRITE };
+			u64 r = rnd(&env);
+			struct umbra_pf pf = {};
+
+			umbra_mmu_page_fault(env.vcpu, SH_PT_ADDR(16 + r % 16),
+					     errs[(r >> 8) % ARRAY_SIZE(errs)], &pf);
+		}
+		expect_pt_agrees(&env, pt);
+	}
+	/* Not vacuous: most batches leave sptes to compare. */
+	KUNIT_EXPECT_GT(test, present, 40U);
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/*
  * Deferred A/D in a run: the D the CPU set in sptes the run drops is paid
  * as for one op (a KEEP_AD rewrite keeps it in the entry, a CLEAR hands
  * it back in @val), and a spte the CPU left clean owes nothing.  An entry
@@ -2075,6 +2164,7 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad_in_run),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_follows_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_prefills_each),
+	KUNIT_CASE(umbra_pv_mmu_flush_random_runs_shadow_agrees),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_pt_zaps_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_live_root_enotpt),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_previous_root_ok),
