@@ -204,44 +204,66 @@ static bool spte_follow(struct umbra_vm *vm, struct umbra_sp *sp,
 }
 
 /*
- * The guest entry at @gpa (@ptr in the VMM's mapping) went from *@old to
- * @val: make every shadow of it follow (see umbra_mmu_write_gptes()), and
- * pay the A/D bits a dropped deferred spte of the old value gathered.
- * Return: whether the prefill left a shadow of the entry writable.
+ * One entry of a guest table that was just written, for its shadows to
+ * follow: @idx its index, @old and @val its value before and after, @owed
+ * the A/D bits a dropped deferred spte of @old gathered, @pf the host
+ * page of @val's frame if it is new and may be installed at once.
  */
-static bool gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
-			 u64 *old, u64 val, bool prefill,
+struct gpte_change {
+	unsigned int idx;
+	u64 old, val, owed;
+	struct prefill pf;
+};
+
+/*
+ * The @n entries @c of guest table @gfn (@table in the VMM's mapping) were
+ * written: make every shadow of them follow (see umbra_mmu_write_gptes())
+ * in one mmu_lock section, and pay the A/D bits dropped deferred sptes
+ * of the old values gathered (folded into @old).  @prefill: the cache is
+ * filled, so new frames may be installed; @hint: a host page the caller
+ * holds, for the prefill (struct prefill).
+ * Return: the changes a shadow now maps writable, a bit each.
+ */
+static u32 gptes_changed(struct umbra_vcpu *vcpu, u64 gfn, u64 __user *table,
+			 struct gpte_change *c, unsigned int n, bool prefill,
 			 const struct umbra_host_page *hint, bool *flush)
 {
 	struct umbra_vm *vm = vcpu->vm;
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
-	unsigned int idx = (gpa & ~PAGE_MASK) / 8;
-	bool writable = false;
 	struct hlist_node *tmp;
-	struct prefill pf;
 	struct umbra_sp *sp;
-	u64 owed = 0;
+	u32 writable = 0;
+	unsigned int i;
 
 	/*
-	 * The host page is looked up only for a new frame: a mirror of the
-	 * same frame is updated in place below, without it.
+	 * The host page is looked up, before mmu_lock, only for a new frame:
+	 * a mirror of the same frame is updated in place, without it.
 	 */
-	pf.page = NULL;
-	if (prefill && ((*old ^ val) & (GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
-		prefill_lookup(vcpu, val, hint, &pf);
-	spin_lock(&mmu->lock);
-	for_each_sp_of_gfn(mmu, sp, tmp, gpa >> PAGE_SHIFT)
-		if (spte_follow(vm, sp, idx, val, flush, &owed))
-			writable |= prefill_install(vcpu, sp, idx, val, &pf);
-	spin_unlock(&mmu->lock);
-	if (pf.page && !pf.borrowed) {
-		if (writable)
-			set_page_dirty_lock(pf.page);
-		put_page(pf.page);
+	for (i = 0; i < n; i++) {
+		c[i].owed = 0;
+		c[i].pf.page = NULL;
+		if (prefill && ((c[i].old ^ c[i].val) &
+				(GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
+			prefill_lookup(vcpu, c[i].val, hint, &c[i].pf);
 	}
-	if (owed) {
-		*old |= owed;
-		umbra_ad_pay(ptr, *old, owed);
+	spin_lock(&mmu->lock);
+	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
+		for (i = 0; i < n; i++)
+			if (spte_follow(vm, sp, c[i].idx, c[i].val, flush, &c[i].owed) &&
+			    prefill_install(vcpu, sp, c[i].idx, c[i].val, &c[i].pf))
+				writable |= BIT(i);
+	spin_unlock(&mmu->lock);
+
+	for (i = 0; i < n; i++) {
+		if (c[i].pf.page && !c[i].pf.borrowed) {
+			if (writable & BIT(i))
+				set_page_dirty_lock(c[i].pf.page);
+			put_page(c[i].pf.page);
+		}
+		if (c[i].owed) {
+			c[i].old |= c[i].owed;
+			umbra_ad_pay(table + c[i].idx, c[i].old, c[i].owed);
+		}
 	}
 	return writable;
 }
@@ -249,12 +271,12 @@ static bool gpte_written(struct umbra_vcpu *vcpu, u64 gpa, u64 __user *ptr,
 /*
  * The guest side of a run (umbra_mmu_write_gptes()): write entries of
  * @table (page @gfn, in the VMM's mapping) in order, until one of another
- * table or one written already; @written[i] is the value entry i got.
+ * table or one written already, and say in @c what each went from and to.
  * Return: how many were written.
  */
 static unsigned int write_run_gptes(u64 __user *table, u64 gfn,
-				    struct umbra_gpte_write *w, u64 *written,
-				    unsigned int n)
+				    const struct umbra_gpte_write *w,
+				    struct gpte_change *c, unsigned int n)
 {
 	const u64 ad = _PAGE_ACCESSED | _PAGE_DIRTY;
 	DECLARE_BITMAP(seen, SPTE_ENT_PER_PAGE);
@@ -264,18 +286,19 @@ static unsigned int write_run_gptes(u64 __user *table, u64 gfn,
 	if (!user_access_begin(table, PAGE_SIZE))
 		return 0;
 	for (done = 0; done < n; done++) {
-		struct umbra_gpte_write *e = &w[done];
+		const struct umbra_gpte_write *e = &w[done];
 		unsigned int idx = (e->gpa & ~PAGE_MASK) / 8;
-		u64 want;
+		u64 old, want;
 
 		if (e->gpa >> PAGE_SHIFT != gfn || test_bit(idx, seen))
 			break;
-		unsafe_get_user(e->old, table + idx, efault);
+		unsafe_get_user(old, table + idx, efault);
 		do {
-			want = e->keep_ad ? e->val | (e->old & ad) : e->val;
-		} while (!unsafe_try_cmpxchg_user(table + idx, &e->old, want,
-						  efault));
-		written[done] = want;
+			want = e->keep_ad ? e->val | (old & ad) : e->val;
+		} while (!unsafe_try_cmpxchg_user(table + idx, &old, want, efault));
+		c[done].idx = idx;
+		c[done].old = old;
+		c[done].val = want;
 		__set_bit(idx, seen);
 	}
 efault:
@@ -319,15 +342,9 @@ efault:
 int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
 			  unsigned int n, bool *flush)
 {
-	struct umbra_vm *vm = vcpu->vm;
-	struct umbra_mmu_vm *mmu = vm_mmu(vm);
-	u64 gfn = w[0].gpa >> PAGE_SHIFT, owed[UMBRA_GPTE_RUN_MAX] = {};
-	u64 __user *table = umbra_mmu_ram_hva(vm, gfn << PAGE_SHIFT);
-	struct prefill pf[UMBRA_GPTE_RUN_MAX];
-	u64 written[UMBRA_GPTE_RUN_MAX];
-	u32 writable = 0;
-	struct hlist_node *tmp;
-	struct umbra_sp *sp;
+	u64 gfn = w[0].gpa >> PAGE_SHIFT;
+	u64 __user *table = umbra_mmu_ram_hva(vcpu->vm, gfn << PAGE_SHIFT);
+	struct gpte_change c[UMBRA_GPTE_RUN_MAX];
 	unsigned int i, done;
 	bool prefill;
 
@@ -338,41 +355,12 @@ int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
 	 * writes still happen in full, only without the prefill.
 	 */
 	prefill = !umbra_mmu_topup(vcpu);
-	done = write_run_gptes(table, gfn, w, written, min(n, UMBRA_GPTE_RUN_MAX));
+	done = write_run_gptes(table, gfn, w, c, min(n, UMBRA_GPTE_RUN_MAX));
 	if (!done)
 		return -EFAULT;
-	/* Only a new frame needs its host page: a mirror follows in place. */
-	for (i = 0; i < done; i++) {
-		pf[i].page = NULL;
-		if (prefill && ((w[i].old ^ written[i]) &
-				(GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
-			prefill_lookup(vcpu, written[i], NULL, &pf[i]);
-	}
-
-	spin_lock(&mmu->lock);
-	for_each_sp_of_gfn(mmu, sp, tmp, gfn) {
-		for (i = 0; i < done; i++) {
-			unsigned int idx = (w[i].gpa & ~PAGE_MASK) / 8;
-
-			if (spte_follow(vm, sp, idx, written[i], flush, &owed[i]) &&
-			    prefill_install(vcpu, sp, idx, written[i], &pf[i]))
-				writable |= BIT(i);
-		}
-	}
-	spin_unlock(&mmu->lock);
-
-	for (i = 0; i < done; i++) {
-		if (pf[i].page) {
-			if (writable & BIT(i))
-				set_page_dirty_lock(pf[i].page);
-			put_page(pf[i].page);
-		}
-		if (owed[i]) {
-			w[i].old |= owed[i];
-			umbra_ad_pay(table + (w[i].gpa & ~PAGE_MASK) / 8,
-				     w[i].old, owed[i]);
-		}
-	}
+	gptes_changed(vcpu, gfn, table, c, done, prefill, NULL, flush);
+	for (i = 0; i < done; i++)
+		w[i].old = c[i].old;
 	return done;
 }
 
@@ -401,20 +389,23 @@ int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
 			   u64 val, const struct umbra_host_page *hint,
 			   bool *flush)
 {
-	u64 __user *ptr = umbra_mmu_ram_hva(vcpu->vm, gpa);
-	u64 old = expect;
+	u64 __user *table = umbra_mmu_ram_hva(vcpu->vm, gpa & PAGE_MASK);
+	struct gpte_change c = {
+		.idx = (gpa & ~PAGE_MASK) / 8, .old = expect, .val = val,
+	};
 	bool prefill, done;
 
-	if (!ptr || (gpa & 7))
+	if (!table || (gpa & 7))
 		return -EFAULT;
 	prefill = !umbra_mmu_topup(vcpu);
-	if (!user_access_begin(ptr, sizeof(*ptr)))
+	if (!user_access_begin(table + c.idx, sizeof(*table)))
 		return -EFAULT;
-	done = unsafe_try_cmpxchg_user(ptr, &old, val, efault);
+	done = unsafe_try_cmpxchg_user(table + c.idx, &c.old, val, efault);
 	user_access_end();
 	if (!done)
 		return -EAGAIN;
-	return gpte_written(vcpu, gpa, ptr, &old, val, prefill, hint, flush);
+	return gptes_changed(vcpu, gpa >> PAGE_SHIFT, table, &c, 1, prefill,
+			     hint, flush) ? 1 : 0;
 efault:
 	user_access_end();
 	return -EFAULT;
