@@ -260,6 +260,48 @@ static void refusal_desc(const struct refusal *r, char *desc)
 KUNIT_ARRAY_PARAM(refusal, refusals, refusal_desc);
 
 /*
+ * Resolve @pf on vCPU 0 with no flush requests pending: vCPU 0 and @other
+ * must be asked to flush exactly when @want.
+ */
+static void expect_cow_flushes(struct cow_env *env, struct umbra_vcpu *other,
+			       const struct umbra_pf *pf, bool want)
+{
+	clear_bit(UMBRA_REQ_TLB_FLUSH, &env->vcpu->requests);
+	clear_bit(UMBRA_REQ_TLB_FLUSH, &other->requests);
+	KUNIT_ASSERT_NE(env->test, umbra_pv_cow_fault(env->vcpu, pf), UMBRA_PV_COW_NO);
+	KUNIT_EXPECT_EQ(env->test, test_bit(UMBRA_REQ_TLB_FLUSH, &env->vcpu->requests), want);
+	KUNIT_EXPECT_EQ(env->test, test_bit(UMBRA_REQ_TLB_FLUSH, &other->requests), want);
+}
+
+/*
+ * The flush rule across vCPUs: a swap that dropped a translation the
+ * shadow held asks every vCPU of the VM to flush (vCPU 1 runs on the same
+ * tables, so on the same shadow), one that found none asks nobody.
+ */
+static void umbra_pv_cow_fault_flush_reaches_every_vcpu(struct kunit *test)
+{
+	struct umbra_vcpu *other;
+	struct cow_env env;
+	struct umbra_pf pf;
+
+	cow_env_init(test, &env);
+	set_counts(&env, 3, 0);
+	other = umbra_kunit_add_vcpu(test, env.vm, 1, cow_cpuid,
+				     ARRAY_SIZE(cow_cpuid));
+	umbra_kunit_long_mode(other, FRAME(PML4_GFN), true);
+
+	/* Page 1 was never read: no spte mirrored its PTE. */
+	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 1), PF_UWRITE, &pf), UMBRA_PF_GUEST);
+	expect_cow_flushes(&env, other, &pf, false);
+
+	/* Page 2 was read first: its read-only translation goes everywhere. */
+	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 2), PFERR_USER, &pf), UMBRA_PF_FIXED);
+	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 2), PF_UWRITE, &pf), UMBRA_PF_GUEST);
+	expect_cow_flushes(&env, other, &pf, true);
+	KUNIT_EXPECT_EQ(test, nr_done(&env), 2U);
+}
+
+/*
  * Every refusal pv.h lists: the fault stays the guest's #PF, and guest
  * RAM, the area included, is exactly as it was.
  */
@@ -430,6 +472,7 @@ static void umbra_mmu_copy_from_gfn_mapped_or_not(struct kunit *test)
 
 static struct kunit_case umbra_pv_cow_cases[] = {
 	KUNIT_CASE(umbra_pv_cow_fault_copies_and_logs),
+	KUNIT_CASE(umbra_pv_cow_fault_flush_reaches_every_vcpu),
 	KUNIT_CASE_PARAM(umbra_pv_cow_fault_refusals_leave_all, refusal_gen_params),
 	KUNIT_CASE(umbra_pv_cow_fault_changed_pte_is_left),
 	KUNIT_CASE(umbra_pv_cow_fault_drops_shadow_of_frame),
