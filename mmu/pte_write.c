@@ -93,16 +93,14 @@ out:
  * Under deferred A/D (ad.c) neither is needed: the spte is made without
  * the A and D the entry lacks, and the CPU marks it.  The host page is
  * looked up before mmu_lock without faulting it in, and the notifier
- * sequence tells whether it went away in between.  A caller that holds
- * the page already (a COW copy just made into it) lends it: @borrowed,
- * and the caller puts it.
+ * sequence tells whether it went away in between (@hp.seq; @hp.writable:
+ * the page was taken for writing, so the spte may be).  A caller that
+ * holds the page already (a COW copy just made into it) lends it:
+ * @borrowed, and the caller puts it; prefill_put() puts the others.
  */
 struct prefill {
-	struct page *page;
-	u64 gfn;
-	bool host_writable;
+	struct umbra_host_page hp;
 	bool borrowed;
-	unsigned long seq;
 };
 
 static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val,
@@ -113,30 +111,36 @@ static void prefill_lookup(struct umbra_vcpu *vcpu, u64 val,
 	unsigned long hva;
 	bool want_write;
 
-	pf->page = NULL;
+	*pf = (struct prefill) {};
 	if (!(val & _PAGE_PRESENT) ||
 	    (!(val & _PAGE_ACCESSED) && !READ_ONCE(mmu->ad_pending)) ||
 	    (val & umbra_mmu_rsvd_bits(vcpu, 1, val)))
 		return;
-	pf->gfn = (val & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT;
-	slot = umbra_mmu_gfn_to_slot(vcpu->vm, pf->gfn);
+	pf->hp.gfn = (val & GENMASK_ULL(51, PAGE_SHIFT)) >> PAGE_SHIFT;
+	slot = umbra_mmu_gfn_to_slot(vcpu->vm, pf->hp.gfn);
 	if (!slot || (slot->flags & UMBRA_MEMSLOT_INVALID))
 		return;
-	hva = umbra_mmu_gfn_to_hva(slot, pf->gfn);
+	hva = umbra_mmu_gfn_to_hva(slot, pf->hp.gfn);
 	want_write = (val & _PAGE_RW) && !(slot->flags & KVM_MEM_READONLY) &&
 		     ((val & _PAGE_DIRTY) || READ_ONCE(mmu->ad_pending));
-	pf->borrowed = hint && hint->page && hint->gfn == pf->gfn;
+	pf->borrowed = hint && hint->page && hint->gfn == pf->hp.gfn;
 	if (pf->borrowed) {
-		pf->page = hint->page;
-		pf->seq = hint->seq;
-		pf->host_writable = want_write && hint->writable;
+		pf->hp = *hint;
+		pf->hp.writable = want_write && hint->writable;
 		return;
 	}
-	pf->seq = mmu_invalidate_seq(mmu);
-	pf->host_writable = want_write &&
-			    get_user_page_fast_only(hva, FOLL_WRITE, &pf->page);
-	if (!pf->host_writable && !get_user_page_fast_only(hva, 0, &pf->page))
-		pf->page = NULL;
+	pf->hp.seq = mmu_invalidate_seq(mmu);
+	pf->hp.writable = want_write &&
+			  get_user_page_fast_only(hva, FOLL_WRITE, &pf->hp.page);
+	if (!pf->hp.writable && !get_user_page_fast_only(hva, 0, &pf->hp.page))
+		pf->hp.page = NULL;
+}
+
+/* The prefill is over: drop its page unless borrowed; @dirtied: mapped writable. */
+static void prefill_put(struct prefill *pf, bool dirtied)
+{
+	if (!pf->borrowed)
+		umbra_mmu_put_host_page(&pf->hp, dirtied);
 }
 
 /*
@@ -152,7 +156,7 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 	unsigned long *head;
 	u64 spte;
 
-	if (!pf->page || sp->role.level != 1 || mmu_invalidated(mmu, pf->seq))
+	if (!pf->hp.page || sp->role.level != 1 || mmu_invalidated(mmu, pf->hp.seq))
 		return false;
 	/*
 	 * One op may install into every shadow of the table (one per role),
@@ -161,19 +165,19 @@ static bool prefill_install(struct umbra_vcpu *vcpu, struct umbra_sp *sp,
 	 */
 	if (!vcpu->mmu->nr_desc_cache)
 		return false;
-	head = umbra_gfn_rmap(vm, pf->gfn);
+	head = umbra_gfn_rmap(vm, pf->hp.gfn);
 	if (!head)
 		return false;
-	shadowed = umbra_gfn_is_shadowed(vm, pf->gfn);
+	shadowed = umbra_gfn_is_shadowed(vm, pf->hp.gfn);
 	/* Without A, or clean and writable: only as a deferred spte (ad.c). */
 	defer = (!(val & _PAGE_ACCESSED) ||
-		 ((val & _PAGE_RW) && !(val & _PAGE_DIRTY) && pf->host_writable)) &&
+		 ((val & _PAGE_RW) && !(val & _PAGE_DIRTY) && pf->hp.writable)) &&
 		umbra_ad_may_defer(mmu);
 	if (!(val & _PAGE_ACCESSED) && !defer)
 		return false;
-	spte = leaf_spte(page_to_pfn(pf->page),
+	spte = leaf_spte(page_to_pfn(pf->hp.page),
 			 sp->role.access & gpte_access(val, sp->role.nxe),
-			 sp->role.nxe, pf->host_writable, shadowed,
+			 sp->role.nxe, pf->hp.writable, shadowed,
 			 (val & _PAGE_DIRTY) || defer);
 	if (umbra_rmap_add(vcpu, head, &sp->spt[idx]))
 		return false;
@@ -241,7 +245,7 @@ static u32 gptes_changed(struct umbra_vcpu *vcpu, u64 gfn, u64 __user *table,
 	 */
 	for (i = 0; i < n; i++) {
 		c[i].owed = 0;
-		c[i].pf.page = NULL;
+		c[i].pf = (struct prefill) {};
 		if (prefill && ((c[i].old ^ c[i].val) &
 				(GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
 			prefill_lookup(vcpu, c[i].val, hint, &c[i].pf);
@@ -255,11 +259,7 @@ static u32 gptes_changed(struct umbra_vcpu *vcpu, u64 gfn, u64 __user *table,
 	spin_unlock(&mmu->lock);
 
 	for (i = 0; i < n; i++) {
-		if (c[i].pf.page && !c[i].pf.borrowed) {
-			if (writable & BIT(i))
-				set_page_dirty_lock(c[i].pf.page);
-			put_page(c[i].pf.page);
-		}
+		prefill_put(&c[i].pf, writable & BIT(i));
 		if (c[i].owed) {
 			c[i].old |= c[i].owed;
 			umbra_ad_pay(table + c[i].idx, c[i].old, c[i].owed);
@@ -561,7 +561,7 @@ void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva)
 	sp = unsync_leaf(vcpu, gva);
 	if (sp && sp->gfn == gfn) {
 		flush = umbra_sp_sync_entry(vm, sp, i);
-		if (pf.page && !spte_present(sp->spt[i])) {
+		if (pf.hp.page && !spte_present(sp->spt[i])) {
 			u64 now;
 			int r;
 
@@ -574,11 +574,7 @@ void umbra_mmu_invlpg(struct umbra_vcpu *vcpu, u64 gva)
 	}
 	spin_unlock(&mmu->lock);
 	umbra_mmu_flush_and_free(vm, flush, &zapped);
-	if (pf.page) {
-		if (writable)
-			set_page_dirty_lock(pf.page);
-		put_page(pf.page);
-	}
+	prefill_put(&pf, writable);
 out:
 	srcu_read_unlock(&vm->srcu, idx);
 }
