@@ -22,7 +22,8 @@
  * to an entry that references a table flushes everything.  Frames are
  * freed only after the flush that removed their last translation, and a
  * table is released (release_pt) only after it has been unlinked and
- * flushed.  Single-threaded: only vCPU 0 runs the guest.
+ * flushed.  Single-threaded: only vCPU 0 changes address spaces (vCPU 1,
+ * when smp.c runs it, only loads CR3 and accesses memory).
  *
  * Table lifetime (pv_mmu.h): a fork builds the child's tables bottom-up
  * with plain stores and links each subtree into the child's root with one

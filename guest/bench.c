@@ -319,6 +319,8 @@ void bench_main(int argc, char **argv)
 {
 	const char *name = argc ? argv[0] : "";
 
+	smp_ap_park();			/* the workloads run on vCPU 0 alone */
+
 	if (!strcmp(name, "demand"))
 		bench_demand(arg_u64(argc, argv, 1, 0, "MiB"));
 	if (!strcmp(name, "churn"))

@@ -4,7 +4,7 @@
  * the transmitter-empty handshake, a small vsnprintf (%d %i %u %x %X %p %s
  * %c %%, flags '0' and '-', a width, length modifiers l, ll, z), kprintf(),
  * and the guest's death: panic() and die_fatal().  Single-threaded: only
- * vCPU 0 prints.
+ * vCPU 0 prints (vCPU 1 records what it finds for vCPU 0, see smp.c).
  */
 #include "guest.h"
 

@@ -2,9 +2,10 @@
 /*
  * entry.S - where every vCPU starts (include/umbra/boot.h): 64-bit mode on
  * umbra-run's page tables, RDI = this vCPU's struct umbra_boot_info.
- * vCPU 0 moves to the guest's own stack and runs guest_main(); the others
- * park in HLT with interrupts off and never touch memory again, so they
- * may keep umbra-run's page tables and stacks.
+ * vCPU 0 moves to the guest's own stack and runs guest_main(); vCPU 1
+ * goes to smp_ap_main() (smp.c) on umbra-run's page tables and stack, and
+ * waits there to be used or parked; the others park in HLT with
+ * interrupts off and never touch memory again.
  */
 #define BOOT_INFO_CPU_ID	28	/* offsetof(struct umbra_boot_info, cpu_id) */
 #define BOOT_STACK_SIZE		65536
@@ -22,8 +23,12 @@ _start:
 	xorl	%ebp, %ebp
 	call	guest_main
 	ud2
-1:	hlt
-	jmp	1b
+1:	cmpl	$1, %eax
+	jne	2f
+	xorl	%ebp, %ebp
+	call	smp_ap_main
+2:	hlt
+	jmp	2b
 	.size _start, . - _start
 
 	.bss

@@ -42,17 +42,9 @@ static void set_tss_desc(u64 *desc, u64 base, u32 limit)
 	desc[1] = base >> 32;
 }
 
-void gdt_init(void)
+static void gdt_load(void)
 {
 	struct desc_ptr gdtr = { sizeof(gdt) - 1, (u64)gdt };
-
-	gdt[1] = 0x00af9a000000ffffULL;		/* kernel code, L=1 */
-	gdt[2] = 0x00cf92000000ffffULL;		/* kernel data */
-	gdt[3] = 0x00cff2000000ffffULL;		/* user data, DPL 3 */
-	gdt[4] = 0x00affa000000ffffULL;		/* user code, L=1, DPL 3 */
-	tss.rsp[0] = (u64)trap_stack + TRAP_STACK_SIZE;
-	tss.iomap_base = sizeof(tss);		/* no I/O bitmap */
-	set_tss_desc(&gdt[5], (u64)&tss, sizeof(tss) - 1);
 
 	asm volatile("lgdt %0" : : "m"(gdtr));
 	/* Reload CS with a far return, then the data segments. */
@@ -68,5 +60,28 @@ void gdt_init(void)
 		     "movl %1, %%fs\n\t"
 		     "movl %1, %%gs"
 		     : : "r"(KERNEL_DS), "r"(0));
+}
+
+void gdt_init(void)
+{
+	gdt[1] = 0x00af9a000000ffffULL;		/* kernel code, L=1 */
+	gdt[2] = 0x00cf92000000ffffULL;		/* kernel data */
+	gdt[3] = 0x00cff2000000ffffULL;		/* user data, DPL 3 */
+	gdt[4] = 0x00affa000000ffffULL;		/* user code, L=1, DPL 3 */
+	tss.rsp[0] = (u64)trap_stack + TRAP_STACK_SIZE;
+	tss.iomap_base = sizeof(tss);		/* no I/O bitmap */
+	set_tss_desc(&gdt[5], (u64)&tss, sizeof(tss) - 1);
+
+	gdt_load();
 	asm volatile("ltr %w0" : : "r"(TSS_SEL));
+}
+
+/*
+ * vCPU 1 (smp.c) takes the same GDT but not the TSS, which vCPU 0's LTR
+ * has marked busy (a second LTR would #GP): it never leaves ring 0, so
+ * it never needs RSP0.
+ */
+void gdt_init_ap(void)
+{
+	gdt_load();
 }

@@ -78,6 +78,7 @@ bool parse_u64(const char *s, u64 *out);
 #define USER_CS		(0x20 | 3)
 #define TSS_SEL		0x28
 void gdt_init(void);
+void gdt_init_ap(void);
 
 /* idt.c: the IDT, trap dispatch, #PF bookkeeping and exception fixups */
 struct trap_frame {
@@ -105,6 +106,7 @@ extern pf_hook_t pf_hook;
 extern struct pf_info last_pf;
 extern u64 pf_count;
 void idt_init(void);
+void idt_load(void);
 void trap_dispatch(struct trap_frame *tf);
 
 /* isr.S */
@@ -183,6 +185,12 @@ void as_protect_range(struct as *as, u64 va, u64 npages, u64 set, u64 clear);
 struct as *as_fork(struct as *src);
 int as_cow_fault(struct as *as, u64 va);
 void as_cow_reap(void);
+
+/* smp.c: vCPU 1, told what to run through a mailbox */
+void smp_ap_park(void);
+bool smp_ap_call(void (*fn)(void));
+bool smp_ap_wait(void);
+bool smp_wait_until(const u64 *word, u64 want);
 
 /* bench.c */
 void __noreturn bench_main(int argc, char **argv);

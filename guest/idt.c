@@ -43,17 +43,24 @@ static void set_gate(unsigned int vec, u64 handler)
 	g->reserved = 0;
 }
 
-void idt_init(void)
+/* Load the IDT on this vCPU (vCPU 1 shares vCPU 0's, see smp.c). */
+void idt_load(void)
 {
 	struct {
 		u16 limit;
 		u64 base;
 	} __packed idtr = { sizeof(idt) - 1, (u64)idt };
+
+	asm volatile("lidt %0" : : "m"(idtr));
+}
+
+void idt_init(void)
+{
 	unsigned int v;
 
 	for (v = 0; v < 32; v++)
 		set_gate(v, isr_stub_table[v]);
-	asm volatile("lidt %0" : : "m"(idtr));
+	idt_load();
 }
 
 static bool fixup_exception(struct trap_frame *tf)

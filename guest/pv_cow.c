@@ -8,7 +8,8 @@
  * in an exit, so no atomics are needed.  pv_cow_reap() empties the log
  * (its caller drops the old frames' counts) and refills the pool; the
  * pool's frames are allocated, with a count of one that passes to the PTE
- * umbra points at them.  Only vCPU 0 runs the guest, so one area is all.
+ * umbra points at them.  Only vCPU 0 writes to COW pages (vCPU 1 never
+ * takes a COW fault it wants resolved, see smp.c), so one area is all.
  */
 #include "guest.h"
 

@@ -32,7 +32,8 @@
  * expected outcome here: the guest panics with the op, which the suite
  * reports as a crashed case.
  *
- * No locking: only vCPU 0 runs the guest (the others park in HLT, see
+ * No locking: only vCPU 0 changes page tables (vCPU 1 runs only smp.c's
+ * functions, which never use pv_mmu; the others park in HLT, see
  * entry.S), so there is one queue, registered and flushed by vCPU 0.
  * No op is issued from an exception handler while a lazy section is
  * open (lazy sections wrap PTE loops over identity-mapped tables, which

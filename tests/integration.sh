@@ -13,8 +13,9 @@
 #   5. rmmod refuses while an fd is open, works after; insmod/rmmod x100
 #   6. umbra-run's own tests on both devices (vmm/tests/run.sh)
 #   7. the guest's correctness suite on umbra (native and PV pv_mmu
-#      backends, and with a 64-page shadow pool so reclaim runs all the
-#      time) and on kvm_amd npt=0; both devices also boot it with paging
+#      backends, PV with two vCPUs for its remote-flush case, and with a
+#      64-page shadow pool so reclaim runs all the time) and on kvm_amd
+#      npt=0; both devices also boot it with paging
 #      off (umbra-run --unpaged) and run realmode_test (a guest that stays
 #      in real mode)
 #   8. what the PV MMU saves, counted: exits and COWs resolved per fork
@@ -156,8 +157,16 @@ unpaged_ran() {
 	check "unpaged_boot_ran_$1" grep -q "^ok - unpaged_boot" /tmp/guest.log
 }
 check insmod_umbra_for_guest insmod ./umbra.ko
+# smp_remote_flush ran: it needs two vCPUs and the pv backend, and is
+# skipped quietly otherwise.
+smp_ran() {
+	check "smp_remote_flush_ran_$1" grep -q "^ok - smp_remote_flush" /tmp/guest.log
+}
 guest_suite /dev/umbra native
-guest_suite /dev/umbra pv
+# Under pv with two vCPUs: the second checks what the first's batches
+# take away (smp_remote_flush), then parks for the other cases.
+guest_suite /dev/umbra pv -c 2
+smp_ran pv
 check guest_pv_backend_used grep -q "pv_mmu pv: hypercalls=" /tmp/guest.log
 # The pv backend lets umbra resolve COW faults: the cow case's writes
 # must have gone that way (and its checks passed above).
@@ -215,8 +224,9 @@ zapped=$(sed -n 's/^ *shadow_pages_zapped *\([0-9]*\).*/\1/p' /tmp/guest.log)
 if [ "${zapped:-0}" -gt 500 ]; then ok tiny_pool_reclaims; else notok tiny_pool_reclaims "zapped ${zapped:-none}"; fi
 # And under pv with deferred A/D: reclaim drops deferred sptes all the
 # time, and the A/D bits they owe must reach the guest's entries (the
-# accessed_dirty case checks them).
-guest_suite /dev/umbra pv
+# accessed_dirty case checks them); with vCPU 1 racing reclaim too.
+guest_suite /dev/umbra pv -c 2
+smp_ran tiny_pool_pv
 check tiny_pool_pv_deferred_ad grep -q "pv_mmu: queue of [0-9]* ops, deferred A/D" /tmp/guest.log
 synced=$(sed -n 's/^ *ad_synced *\([0-9]*\).*/\1/p' /tmp/guest.log)
 if [ "${synced:-0}" -gt 0 ]; then ok tiny_pool_pv_ad_synced; else notok tiny_pool_pv_ad_synced "ad_synced ${synced:-none}"; fi

@@ -30,6 +30,7 @@ struct test_case {
 
 static const struct test_case cases[] = {
 	{ "unpaged_boot",		test_unpaged, unpaged_booted },
+	{ "smp_remote_flush",		test_smp, smp_applies },
 	{ "demand_faults",		test_demand, NULL },
 	{ "permission_faults",		test_perm, NULL },
 	{ "reserved_bits",		test_rsvd, NULL },
@@ -172,6 +173,9 @@ void suite_main(int argc, char **argv)
 			kprintf("# skip - %s: not this kind of boot\n", cases[i].name);
 			continue;
 		}
+		/* vCPU 1 waits, spinning, only until it is of no more use. */
+		if (cases[i].run != test_smp)
+			smp_ap_park();
 		if (run_case(&cases[i]))
 			nr_pass++;
 		else

@@ -115,6 +115,8 @@ void test_pt_alias(void);
 void test_cow(void);
 void test_ad(void);
 void test_stress(void);
+void test_smp(void);
+bool smp_applies(void);
 bool unpaged_booted(void);
 void test_unpaged(void);
 

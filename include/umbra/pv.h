@@ -54,6 +54,14 @@
  *   CLEAR_PTE hands the entry's last value back in the op's @val (as an
  *   atomic get-and-clear would), A/D included (see below).
  *
+ *   Other vCPUs: an op that takes a translation away (clears an entry,
+ *   or drops R/W, P or U, sets NX, or points it at another frame; also
+ *   RELEASE_PT) has taken it out of every vCPU's TLB when the hypercall
+ *   returns, not only the caller's: the vCPUs share umbra's shadow, and
+ *   its flush rule covers them all.  A PV guest needs no TLB shootdown
+ *   IPI for its page-table changes.  INVLPG, FLUSH_TLB and LOAD_CR3's
+ *   flush act on the calling vCPU, as the instructions do.
+ *
  * Deferred A/D (UMBRA_PV_FEATURE_DEFERRED_AD)
  *   Registering with UMBRA_MMU_QUEUE_DEFERRED_AD (any vCPU; it stays on
  *   for the VM) lets umbra map a present leaf entry that a WRITE_PTE or
