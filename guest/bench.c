@@ -24,6 +24,10 @@
  *                      line it prints "phases fork: fork=F child=C
  *                      exit=E", the cycles per fork of as_fork(), of the
  *                      child's writes and of its exit
+ *   spawn MiB [N]      fork's shape with a child that writes one page
+ *                      (its first, one COW fault) and exits, as a child
+ *                      that goes on to exec does: the tables copied and
+ *                      torn down, hardly a COW ("phases spawn: ...")
  *   mmap MiB N         N times: map MiB populated, write each page, unmap
  *                      (ops = N); before its bench line it prints "phases
  *                      mmap: map=M touch=T unmap=U", the cycles per op of
@@ -52,8 +56,8 @@
 static void __noreturn bench_usage(const char *why)
 {
 	kprintf("bench: %s\n"
-	       "usage: bench demand MiB | churn N | fork MiB [N] | mmap MiB N |"
-	       " mprotect MiB N | cpuid N\n", why);
+	       "usage: bench demand MiB | churn N | fork MiB [N] | spawn MiB [N] |"
+	       " mmap MiB N | mprotect MiB N | cpuid N\n", why);
 	guest_exit(2);
 }
 
@@ -182,15 +186,16 @@ static struct {
 } fork_phase;
 
 /*
- * The child of fork @n: writes one word in every FORK_TOUCH_STRIDE-th of
- * the @pages, each a COW fault, and exits.  Returns how many it wrote.
+ * The child of fork @n: writes one word in every @stride-th of the
+ * @pages, each a COW fault, and exits.  Returns how many it wrote.
  */
-static u64 run_child(struct as *parent, struct as *child, u64 pages, u64 n)
+static u64 run_child(struct as *parent, struct as *child, u64 pages,
+		     u64 stride, u64 n)
 {
 	u64 i, touched = 0, t0 = rdtsc(), t1;
 
 	as_switch(child);
-	for (i = 0; i < pages; i += FORK_TOUCH_STRIDE) {
+	for (i = 0; i < pages; i += stride) {
 		*(volatile u64 *)(BENCH_VA + i * PAGE_SIZE) = CHILD_STAMP + n;
 		touched++;
 	}
@@ -207,14 +212,14 @@ static u64 run_child(struct as *parent, struct as *child, u64 pages, u64 n)
  * wrote, resolved here or by umbra (pv_cow, counted when as_destroy()
  * reaped them), and the parent's words (touch() stamp 1) as they were.
  */
-static void check_children(u64 pages, u64 touched)
+static void check_children(u64 pages, u64 stride, u64 touched)
 {
 	u64 i;
 
 	if (cow_faults + pv_cow_resolved != touched)
 		panic("bench: %llu COW faults (%llu by umbra) for %llu child writes",
 		      cow_faults + pv_cow_resolved, pv_cow_resolved, touched);
-	for (i = 0; i < pages; i += FORK_TOUCH_STRIDE) {
+	for (i = 0; i < pages; i += stride) {
 		u64 v = *(volatile u64 *)(BENCH_VA + i * PAGE_SIZE);
 
 		if (v != 1 + i)
@@ -224,7 +229,7 @@ static void check_children(u64 pages, u64 touched)
 }
 
 /* Fork @n of @parent: the child's run and exit.  Returns its writes. */
-static u64 fork_round(struct as *parent, u64 pages, u64 n)
+static u64 fork_round(struct as *parent, u64 pages, u64 stride, u64 n)
 {
 	u64 f0 = rdtsc();
 	struct as *child = as_fork(parent);
@@ -232,10 +237,12 @@ static u64 fork_round(struct as *parent, u64 pages, u64 n)
 	if (!child)
 		panic("bench: out of memory forking");
 	fork_phase.fork += rdtsc() - f0;
-	return run_child(parent, child, pages, n);
+	return run_child(parent, child, pages, stride, n);
 }
 
-static void __noreturn bench_fork(u64 mib, u64 iters)
+/* fork and spawn (@name): the child writes every @stride-th page. */
+static void __noreturn bench_fork(const char *name, u64 mib, u64 iters,
+				  u64 stride)
 {
 	u64 pages = mib_pages(mib), touched = 0, t0, t1, n;
 	struct as *parent = bench_as();
@@ -243,20 +250,22 @@ static void __noreturn bench_fork(u64 mib, u64 iters)
 	map_range(parent, pages);
 	touch(pages, 1);
 	pf_hook = bench_cow_hook;
-	fork_round(parent, pages, 0);	/* the warm-up round */
+	if (!stride)
+		stride = pages;		/* spawn: the first page only */
+	fork_round(parent, pages, stride, 0);	/* the warm-up round */
 	as_cow_reap();
 	pv_cow_resolved = 0;
 	cow_faults = 0;
 	memset(&fork_phase, 0, sizeof(fork_phase));
 	t0 = start_clock();
 	for (n = 1; n <= iters; n++)
-		touched += fork_round(parent, pages, n);
+		touched += fork_round(parent, pages, stride, n);
 	t1 = rdtsc();
-	check_children(pages, touched);
-	kprintf("phases fork: fork=%llu child=%llu exit=%llu cycles per op\n",
-		fork_phase.fork / iters, fork_phase.child / iters,
+	check_children(pages, stride, touched);
+	kprintf("phases %s: fork=%llu child=%llu exit=%llu cycles per op\n",
+		name, fork_phase.fork / iters, fork_phase.child / iters,
 		fork_phase.exit / iters);
-	report("fork", iters, t1 - t0);
+	report(name, iters, t1 - t0);
 }
 
 static void __noreturn bench_mmap(u64 mib, u64 iters)
@@ -325,9 +334,10 @@ void bench_main(int argc, char **argv)
 		bench_demand(arg_u64(argc, argv, 1, 0, "MiB"));
 	if (!strcmp(name, "churn"))
 		bench_churn(arg_u64(argc, argv, 1, 0, "N"));
-	if (!strcmp(name, "fork"))
-		bench_fork(arg_u64(argc, argv, 1, 0, "MiB"),
-			   arg_u64(argc, argv, 2, 1, "N"));
+	if (!strcmp(name, "fork") || !strcmp(name, "spawn"))
+		bench_fork(name, arg_u64(argc, argv, 1, 0, "MiB"),
+			   arg_u64(argc, argv, 2, 1, "N"),
+			   name[0] == 'f' ? FORK_TOUCH_STRIDE : 0);
 	if (!strcmp(name, "mmap"))
 		bench_mmap(arg_u64(argc, argv, 1, 0, "MiB"),
 			   arg_u64(argc, argv, 2, 0, "N"));

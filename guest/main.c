@@ -56,7 +56,8 @@ static void __noreturn usage(const char *why)
 	kprintf("guest: %s\n"
 	       "usage: [pvmmu=native|pv] [suite [CASE...] [seed=N] [quirk=rsvd-no-p]]\n"
 	       "       [pvmmu=native|pv] bench demand MiB | churn N | fork MiB [N] |\n"
-	       "                               mmap MiB N | mprotect MiB N\n", why);
+	       "                               spawn MiB [N] | mmap MiB N |\n"
+	       "                               mprotect MiB N | cpuid N\n", why);
 	guest_exit(2);
 }
 

@@ -76,7 +76,7 @@ def marginal(work, dev):
 def ms(cycles):
     return f"{cycles / (tsc_mhz * 1000):11.3f}" if tsc_mhz else f"{'-':>11}"
 
-order = ["demand", "churn", "fork", "mmap", "mprotect", "cpuid"]
+order = ["demand", "churn", "fork", "spawn", "mmap", "mprotect", "cpuid"]
 works = sorted({w for w, _, _ in runs}, key=lambda w: order.index(w))
 print("Per operation.  Exits: marginal (runs at N and 2N, difference / N), so boot and")
 print("setup cancel out.  irq/op: exits for host interrupts (timer ticks: they follow")
@@ -104,6 +104,8 @@ for w in works:
 phase_tables = (
     ("fork", ("fork", "child", "exit"),
      "fork, guest cycles per fork by phase (2N run): as_fork(), the child's writes, its exit"),
+    ("spawn", ("fork", "child", "exit"),
+     "spawn, guest cycles per fork by phase (2N run): as_fork(), the child's one write, its exit"),
     ("mmap", ("map", "touch", "unmap"),
      "mmap, guest cycles per op by phase (2N run): map populated, write each page, unmap"),
 )

@@ -56,6 +56,8 @@ workloads() {
 	run "$1" "$2" 2 churn 200
 	run "$1" "$2" 1 fork 64 8
 	run "$1" "$2" 2 fork 64 16
+	run "$1" "$2" 1 spawn 64 8
+	run "$1" "$2" 2 spawn 64 16
 	run "$1" "$2" 1 mmap 16 5
 	run "$1" "$2" 2 mmap 16 10
 	run "$1" "$2" 1 mprotect 16 5
