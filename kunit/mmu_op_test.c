@@ -2041,6 +2041,64 @@ static unsigned int expect_pt_agrees(struct op_env *env, struct umbra_sp *pt)
 }
 
 /*
+ * Two vCPUs write one entry at once: vCPU 0's value lands in the guest
+ * table, then vCPU 1's (another frame), then vCPU 1's shadow follows,
+ * then vCPU 0's.  The entry holds vCPU 1's value, so the shadow must map
+ * vCPU 1's frame or nothing: following the value vCPU 0 wrote would leave
+ * it mapping a frame the entry no longer names, with nothing to resync it.
+ * umbra_kunit_gpte_window puts vCPU 1's whole write in vCPU 0's window.
+ */
+static struct op_env *race_env;
+static bool race_ran;
+
+static void race_write_theirs(struct umbra_vcpu *vcpu)
+{
+	struct umbra_gpte_write w = {
+		.gpa = SH_ENTRY(PT_GFN, 4),
+		.val = (SH_LEAF_GFN << PAGE_SHIFT) | GPTE_ALL | GPTE_AD,
+	};
+	bool flush = false;
+	LIST_HEAD(none);
+
+	umbra_kunit_gpte_window = NULL;		/* once, not in the nested run */
+	race_ran = vcpu == race_env->vcpu;
+	KUNIT_EXPECT_EQ(race_env->test, 1,
+			umbra_mmu_write_gptes(race_env->vcpu2, &w, 1, &flush));
+	umbra_mmu_flush_and_free(race_env->vm, flush, &none);
+}
+
+static void umbra_pv_mmu_flush_racing_writes_follow_the_last(struct kunit *test)
+{
+	const u64 mine = (SH_LEAF2_GFN << PAGE_SHIFT) | GPTE_ALL | GPTE_AD;
+	const u64 theirs = (SH_LEAF_GFN << PAGE_SHIFT) | GPTE_ALL | GPTE_AD;
+	struct umbra_mmu_op op;
+	struct umbra_sp *pt;
+	struct op_env env;
+	u64 spte;
+
+	shadow_init(test, &env);
+	env.vcpu2 = add_vcpu(test, env.vm, 1);
+	pt = find_sp(&env, PT_GFN, 1);
+	op = mkop(UMBRA_MMU_OP_WRITE_PTE, SH_ENTRY(PT_GFN, 4), mine, 0);
+	race_env = &env;
+	race_ran = false;
+	umbra_kunit_gpte_window = race_write_theirs;
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	umbra_kunit_gpte_window = NULL;
+	KUNIT_ASSERT_TRUE(test, race_ran);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 4)), theirs);
+	spte = READ_ONCE(pt->spt[4]);
+	KUNIT_EXPECT_TRUE_MSG(test, !spte_present(spte) ||
+			      spte_pfn(spte) == host_pfn(&env, SH_LEAF_GFN),
+			      "spte %#llx maps %s", spte,
+			      spte_pfn(spte) == host_pfn(&env, SH_LEAF2_GFN) ?
+			      "the frame of the write that lost" : "some frame");
+	/* And the shadow's copy of the entry is the entry. */
+	if (spte_present(spte))
+		KUNIT_EXPECT_EQ(test, pt->gptes[4], theirs);
+}
+
+/*
  * Random batches of PTE writes to a shadowed leaf table (runs of every
  * kind: repeated entries, new frames, frames kept with new rights, CLEARs,
  * entries that map a shadowed table or no RAM), with random faults
@@ -2160,6 +2218,7 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_bad_flags_eflags),
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_drops_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_prefills_accessed_leaf),
+	KUNIT_CASE(umbra_pv_mmu_flush_racing_writes_follow_the_last),
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad),
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad_in_run),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_follows_shadow),

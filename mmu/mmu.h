@@ -414,6 +414,15 @@ void umbra_ad_pay(u64 __user *ptr, u64 entry, u64 bits);
 /* flush.c: the TLB flush rule */
 void umbra_sp_free_list(struct list_head *zapped);
 
+#if IS_ENABLED(CONFIG_UMBRA_KUNIT_TEST)
+/*
+ * pte_write.c, KUnit only: called in a run's window between its guest
+ * writes and its mmu_lock section, where another vCPU's writes of the
+ * same entries may land (gptes_now()); NULL outside the test for that.
+ */
+extern void (*umbra_kunit_gpte_window)(struct umbra_vcpu *vcpu);
+#endif
+
 /* notifier.c: host invalidations */
 int umbra_mmu_notifier_init(struct umbra_vm *vm);
 void umbra_mmu_notifier_exit(struct umbra_vm *vm);

@@ -209,23 +209,57 @@ static bool spte_follow(struct umbra_vm *vm, struct umbra_sp *sp,
 
 /*
  * One entry of a guest table that was just written, for its shadows to
- * follow: @idx its index, @old and @val its value before and after, @owed
- * the A/D bits a dropped deferred spte of @old gathered, @pf the host
- * page of @val's frame if it is new and may be installed at once.
+ * follow: @idx its index, @old and @val its value before and after, @now
+ * what it holds under mmu_lock (gptes_now()), @owed the A/D bits a
+ * dropped deferred spte of @old gathered, @pf the host page of @val's
+ * frame if it is new and may be installed at once.
  */
 struct gpte_change {
 	unsigned int idx;
-	u64 old, val, owed;
+	u64 old, val, now, owed;
 	struct prefill pf;
 };
 
+#if IS_ENABLED(CONFIG_UMBRA_KUNIT_TEST)
+void (*umbra_kunit_gpte_window)(struct umbra_vcpu *vcpu);
+#endif
+
+/*
+ * Under mmu_lock: what the entries @c of @table hold now, which is what
+ * their shadows follow rather than the values written.  The entries were
+ * written before mmu_lock was taken, and another vCPU may have written
+ * the same ones since and made their shadows follow its values already:
+ * following ours after that would leave a shadow of a value the entry no
+ * longer holds, for good (an INVLPG does not resync it).  Read again
+ * under the lock, the last follow-step is always of the entry's latest
+ * value, whichever writer takes it (fault.c re-reads its walk the same
+ * way).  An entry that cannot be read without faulting counts as 0: its
+ * shadows are dropped, and the next fault walks it afresh.
+ */
+static void gptes_now(u64 __user *table, struct gpte_change *c, unsigned int n)
+{
+	unsigned int i = 0;
+
+	pagefault_disable();
+	if (user_access_begin(table, PAGE_SIZE)) {
+		for (; i < n; i++)
+			unsafe_get_user(c[i].now, table + c[i].idx, efault);
+efault:
+		user_access_end();
+	}
+	pagefault_enable();
+	for (; i < n; i++)
+		c[i].now = 0;
+}
+
 /*
  * The @n entries @c of guest table @gfn (@table in the VMM's mapping) were
- * written: make every shadow of them follow (see umbra_mmu_write_gptes())
- * in one mmu_lock section, and pay the A/D bits dropped deferred sptes
- * of the old values gathered (folded into @old).  @prefill: the cache is
- * filled, so new frames may be installed; @hint: a host page the caller
- * holds, for the prefill (struct prefill).
+ * written: make every shadow of them follow what they hold now (see
+ * gptes_now(), umbra_mmu_write_gptes()) in one mmu_lock section, and pay
+ * the A/D bits dropped deferred sptes of the old values gathered (folded
+ * into @old).  @prefill: the cache is filled, so new frames may be
+ * installed (only if the entry still holds the value written); @hint: a
+ * host page the caller holds, for the prefill (struct prefill).
  * Return: the changes a shadow now maps writable, a bit each.
  */
 static u32 gptes_changed(struct umbra_vcpu *vcpu, u64 gfn, u64 __user *table,
@@ -250,10 +284,16 @@ static u32 gptes_changed(struct umbra_vcpu *vcpu, u64 gfn, u64 __user *table,
 				(GENMASK_ULL(51, PAGE_SHIFT) | _PAGE_PRESENT)))
 			prefill_lookup(vcpu, c[i].val, hint, &c[i].pf);
 	}
+#if IS_ENABLED(CONFIG_UMBRA_KUNIT_TEST)
+	if (umbra_kunit_gpte_window)
+		umbra_kunit_gpte_window(vcpu);
+#endif
 	spin_lock(&mmu->lock);
+	gptes_now(table, c, n);
 	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
 		for (i = 0; i < n; i++)
-			if (spte_follow(vm, sp, c[i].idx, c[i].val, flush, &c[i].owed) &&
+			if (spte_follow(vm, sp, c[i].idx, c[i].now, flush, &c[i].owed) &&
+			    c[i].now == c[i].val &&
 			    prefill_install(vcpu, sp, c[i].idx, c[i].val, &c[i].pf))
 				writable |= BIT(i);
 	spin_unlock(&mmu->lock);
