@@ -15,7 +15,8 @@
  *   slot 1 a read-only page at ROM_GFN; HOLE_GFN in no memslot.
  *
  * A case faults through umbra_mmu_page_fault(), as the backend's #PF exit
- * does, then hands the result to umbra_pv_cow_fault() as svm/exit.c does,
+ * does, then hands the result to umbra_pv_cow_fault() (one try) or to
+ * umbra_pv_cow_resolve() (the exit's whole step, retries included),
  * and checks guest memory: the copy, the PTE, the area's counts and log,
  * and that every refusal leaves all three as they were.  Two cases check
  * the host pages the copy goes through (umbra_mmu_get_host_page(),
@@ -362,6 +363,46 @@ static void umbra_pv_cow_fault_changed_pte_is_left(struct kunit *test)
 }
 
 /*
+ * The PTE changed between the walk and the swap but is still a COW (an
+ * A/D update, say): umbra_pv_cow_resolve(), the #PF exit's step after a
+ * walk gave the fault to the guest, walks again and resolves it in the
+ * same exit instead of handing the guest a #PF it did not earn; a PTE
+ * that stopped being a COW is the guest's fault again.
+ */
+static void umbra_pv_cow_resolve_retries_changed_cow(struct kunit *test)
+{
+	const u64 pte_gpa = FRAME(PT_GFN) + 3 * 8;
+	const u64 cow = FRAME(DATA_GFN + 3) | GPTE_COW | _PAGE_DIRTY;
+	const u64 ro = FRAME(DATA_GFN + 5) | (GPTE_COW & ~UMBRA_PV_PTE_COW);
+	struct cow_env env;
+	struct umbra_pf pf;
+	u64 pte;
+
+	cow_env_init(test, &env);
+	set_counts(&env, 3, 0);
+	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 3), PF_UWRITE, &pf), UMBRA_PF_GUEST);
+	wr(&env, pte_gpa, cow);		/* not what the walk read, still a COW */
+	KUNIT_EXPECT_EQ(test, umbra_pv_cow_resolve(env.vcpu, VA(0, 3), PF_UWRITE, &pf),
+			UMBRA_PF_FIXED);
+	pte = rd(&env, pte_gpa);
+	KUNIT_EXPECT_EQ(test, pte & PTE_PFN_MASK, FRAME(FREE_GFN + 2));
+	KUNIT_EXPECT_EQ(test, pte & (UMBRA_PV_PTE_COW | _PAGE_RW), (u64)_PAGE_RW);
+	KUNIT_EXPECT_EQ(test, nr_done(&env), 1U);
+	KUNIT_EXPECT_EQ(test, rd(&env, AREA(done[0].old_pte)), cow);
+	KUNIT_EXPECT_EQ(test, env.vcpu->stats.pv_cow, 1ULL);
+
+	/* Made read-only for good meanwhile: the guest's #PF, nothing taken. */
+	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 5), PF_UWRITE, &pf), UMBRA_PF_GUEST);
+	wr(&env, FRAME(PT_GFN) + 5 * 8, ro);
+	KUNIT_EXPECT_EQ(test, umbra_pv_cow_resolve(env.vcpu, VA(0, 5), PF_UWRITE, &pf),
+			UMBRA_PF_GUEST);
+	KUNIT_EXPECT_EQ(test, pf.fault_addr, VA(0, 5));
+	KUNIT_EXPECT_EQ(test, rd(&env, FRAME(PT_GFN) + 5 * 8), ro);
+	KUNIT_EXPECT_EQ(test, nr_free(&env), 2U);
+	KUNIT_EXPECT_EQ(test, nr_done(&env), 1U);
+}
+
+/*
  * A free frame the guest hands over while it is still a shadowed page
  * table: the copy overwrites it, and its shadows go, so none describes
  * what it held before.
@@ -475,6 +516,7 @@ static struct kunit_case umbra_pv_cow_cases[] = {
 	KUNIT_CASE(umbra_pv_cow_fault_flush_reaches_every_vcpu),
 	KUNIT_CASE_PARAM(umbra_pv_cow_fault_refusals_leave_all, refusal_gen_params),
 	KUNIT_CASE(umbra_pv_cow_fault_changed_pte_is_left),
+	KUNIT_CASE(umbra_pv_cow_resolve_retries_changed_cow),
 	KUNIT_CASE(umbra_pv_cow_fault_drops_shadow_of_frame),
 	KUNIT_CASE(umbra_pv_cow_area_checks_gpa),
 	KUNIT_CASE(umbra_mmu_host_page_stale_after_invalidation),

@@ -6,7 +6,9 @@
  *   each vCPU's registered COW area (umbra_vcpu.pv_cow_gpa), and the
  *   resolution of a copy-on-write #PF inside the exit that caught it:
  *   take a frame the guest gave, copy the page into it, swap the PTE
- *   (guest entry and shadow together, mmu/pte_write.c), log what was done.
+ *   (guest entry and shadow together, mmu/pte_write.c), log what was done;
+ *   and the #PF exit's step around it (umbra_pv_cow_resolve()): try again
+ *   when the PTE changed meanwhile, and say what becomes of the fault.
  *
  * Why: a shadow MMU must intercept every #PF, so a guest that resolves
  * its own COW faults pays two exits for each, the #PF and its fix.  The
@@ -155,4 +157,51 @@ enum umbra_pv_cow umbra_pv_cow_fault(struct umbra_vcpu *vcpu,
 	done = cow_fault(vcpu, pf->rw_gpte_gpa, pf->rw_gpte);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	return done;
+}
+
+/* How often one #PF exit tries a COW whose PTE keeps changing under it. */
+#define COW_TRIES	3
+
+/**
+ * umbra_pv_cow_resolve - a #PF the walk gave to the guest, if it is a COW
+ * @vcpu: the vCPU that faulted
+ * @addr: the fault's address, as for umbra_mmu_page_fault()
+ * @error: its error code
+ * @pf: that walk's report; each walk made here rewrites it
+ *
+ * If the PTE swap left the shadow mapping the copy writable, the guest
+ * just resumes; otherwise the write is faulted in at once, as the guest's
+ * retry would be, so that the first write through a table not yet
+ * shadowed does not cost a second exit.  That walk may find the PTE
+ * changed meanwhile, by another vCPU or an A/D update (the swap saw it
+ * and left it alone): a write that still faults is then a COW to try
+ * again, or the guest's own fault.  A PTE that changes on every try is
+ * left to the guest's retry of the write: never a #PF the guest did not
+ * earn (pv.h: "else the guest just retries the write").
+ *
+ * Context: the vCPU thread, may sleep.
+ * Return: an umbra_mmu_page_fault() result: UMBRA_PF_GUEST with @pf the
+ * fault to deliver, UMBRA_PF_FIXED if the guest just resumes, or what a
+ * walk here found.
+ */
+int umbra_pv_cow_resolve(struct umbra_vcpu *vcpu, u64 addr, u32 error,
+			 struct umbra_pf *pf)
+{
+	int tries, r;
+
+	for (tries = 0; tries < COW_TRIES; tries++) {
+		switch (umbra_pv_cow_fault(vcpu, pf)) {
+		case UMBRA_PV_COW_MAPPED:
+			return UMBRA_PF_FIXED;
+		case UMBRA_PV_COW_NO:
+			return UMBRA_PF_GUEST;
+		case UMBRA_PV_COW_RETRY:
+			*pf = (struct umbra_pf) {};
+			r = umbra_mmu_page_fault(vcpu, addr, error, pf);
+			if (r != UMBRA_PF_GUEST)
+				return r;
+			break;
+		}
+	}
+	return UMBRA_PF_FIXED;		/* resume: the write faults afresh */
 }

@@ -343,26 +343,10 @@ static int handle_pf(struct umbra_svm_vcpu *svm)
 
 	svm->vcpu->stats.pf_taken++;
 	r = umbra_mmu_page_fault(svm->vcpu, c->exit_info_2, c->exit_info_1, &pf);
-	/*
-	 * A copy-on-write the guest lets umbra do (pv.h).  If the PTE swap
-	 * left the shadow mapping the copy writable, the guest just
-	 * resumes; otherwise the write is faulted in at once, as the guest's
-	 * retry would be, so that the first write through a table not yet
-	 * shadowed does not cost a second exit.  What that second walk finds
-	 * is the answer.
-	 */
-	if (r == UMBRA_PF_GUEST) {
-		switch (umbra_pv_cow_fault(svm->vcpu, &pf)) {
-		case UMBRA_PV_COW_MAPPED:
-			return SVM_RESUME;
-		case UMBRA_PV_COW_RETRY:
-			r = umbra_mmu_page_fault(svm->vcpu, c->exit_info_2,
-						 c->exit_info_1, &pf);
-			break;
-		case UMBRA_PV_COW_NO:
-			break;
-		}
-	}
+	/* A copy-on-write the guest lets umbra do (pv.h)? */
+	if (r == UMBRA_PF_GUEST)
+		r = umbra_pv_cow_resolve(svm->vcpu, c->exit_info_2,
+					 c->exit_info_1, &pf);
 	switch (r) {
 	case UMBRA_PF_FIXED:
 		return SVM_RESUME;

@@ -42,7 +42,9 @@ long umbra_pv_mmu_flush(struct umbra_vcpu *vcpu, u64 n,
  * @UMBRA_PV_COW_NO:	not a copy-on-write the host resolves: the #PF is
  *			the guest's
  * @UMBRA_PV_COW_RETRY:	resolved, or the PTE changed meanwhile: fault the
- *			access in again (it may find the shadow incomplete)
+ *			access in again (it may find the shadow incomplete,
+ *			or the PTE still a COW to resolve: never a #PF for
+ *			the guest on that account)
  * @UMBRA_PV_COW_MAPPED: resolved, and the shadow maps the page writable:
  *			the guest's retried write goes through
  */
@@ -56,5 +58,7 @@ enum umbra_pv_cow {
 long umbra_pv_cow_area(struct umbra_vcpu *vcpu, u64 gpa);
 enum umbra_pv_cow umbra_pv_cow_fault(struct umbra_vcpu *vcpu,
 				     const struct umbra_pf *pf);
+int umbra_pv_cow_resolve(struct umbra_vcpu *vcpu, u64 addr, u32 error,
+			 struct umbra_pf *pf);
 
 #endif /* _UMBRA_PVOPS_H */
