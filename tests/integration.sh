@@ -157,14 +157,16 @@ unpaged_ran() {
 	check "unpaged_boot_ran_$1" grep -q "^ok - unpaged_boot" /tmp/guest.log
 }
 check insmod_umbra_for_guest insmod ./umbra.ko
-# smp_remote_flush ran: it needs two vCPUs and the pv backend, and is
-# skipped quietly otherwise.
+# The two-vCPU cases ran: they need two vCPUs and the pv backend, and
+# are skipped quietly otherwise.
 smp_ran() {
 	check "smp_remote_flush_ran_$1" grep -q "^ok - smp_remote_flush" /tmp/guest.log
+	check "smp_pte_race_ran_$1" grep -q "^ok - smp_pte_race" /tmp/guest.log
 }
 guest_suite /dev/umbra native
 # Under pv with two vCPUs: the second checks what the first's batches
-# take away (smp_remote_flush), then parks for the other cases.
+# take away (smp_remote_flush) and races its writes (smp_pte_race), then
+# parks for the other cases.
 guest_suite /dev/umbra pv -c 2
 smp_ran pv
 check guest_pv_backend_used grep -q "pv_mmu pv: hypercalls=" /tmp/guest.log

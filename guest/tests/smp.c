@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * smp.c - smp_remote_flush, remote TLB flushes: what an mmu_op batch on vCPU 0
+ * smp.c - the cases with two vCPUs: smp_pte_race (below) and
+ * smp_remote_flush, remote TLB flushes: what an mmu_op batch on vCPU 0
  * takes away, vCPU 1 can no longer use once the batch has returned.
  *
  * pv.h promises it ("Other vCPUs"): umbra's shadow is shared by the vCPUs
@@ -36,6 +37,8 @@
  * phase at its end is checked.
  */
 #include "tests.h"
+
+#include <umbra/pv.h>
 
 #define NPAGES		24
 #define ROUNDS		96
@@ -362,6 +365,157 @@ void test_smp(void)
 	report_ap();
 	kprintf("# smp_remote_flush: %llu rounds, %llu phases checked by vCPU 1\n",
 		r, next_seq - 1);
+	as_switch(kernel_as);
+	test_as_destroy(as);
+}
+
+/*
+ * smp_pte_race: both vCPUs write the same PTEs at the same moment, each
+ * through its own mmu_op queue, each its own frames, round after round.
+ * After each round every PTE names one of the two frames, and the shadow
+ * must map the one it names (an access reads that frame's marker),
+ * whichever write came last and in whatever order umbra made the shadow
+ * follow the two.
+ */
+#define RACE_PAGES	8
+#define RACE_ROUNDS	300
+#define RACE_PTE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY)
+
+static struct {
+	u64 queue;			/* vCPU 1's queue area */
+	u64 *pte[RACE_PAGES];		/* the entries both write */
+	u64 val[RACE_PAGES];		/* what vCPU 1 writes into them */
+	u64 round;			/* vCPU 0: go; STOP ends racer() */
+	u64 done;			/* vCPU 1: the round it has written */
+	u64 bad;			/* vCPU 1: a call or an op that failed */
+	long ret;
+	u32 status;
+} rc;
+
+static u64 race_va(unsigned int i)
+{
+	return TEST_VA + (u64)i * PAGE_SIZE;
+}
+
+/* vCPU 1's batch of a round: its frames into every entry, at once. */
+static void racer_batch(struct umbra_mmu_op *q)
+{
+	unsigned int i;
+	long r;
+
+	for (i = 0; i < RACE_PAGES; i++)
+		q[i] = (struct umbra_mmu_op) {
+			.op = UMBRA_MMU_OP_WRITE_PTE, .status = ~0U,
+			.addr = (u64)rc.pte[i], .val = rc.val[i],
+		};
+	r = vmmcall3(UMBRA_HC_MMU_FLUSH, RACE_PAGES, 0, 0);
+	for (i = 0; i < RACE_PAGES; i++) {
+		if (r != RACE_PAGES || q[i].status != UMBRA_MMU_OK) {
+			rc.ret = r;
+			rc.status = q[i].status;
+			rc.bad = 1;
+		}
+	}
+}
+
+/* vCPU 1's part: a queue of its own, one batch per round. */
+static void racer(void)
+{
+	u64 seen = 0, round;
+	long r;
+
+	write_cr3(ph.cr3);
+	r = vmmcall3(UMBRA_HC_MMU_QUEUE, rc.queue, UMBRA_MMU_QUEUE_PAGES_MIN, 0);
+	if (r < 0) {
+		rc.ret = r;
+		rc.bad = 1;
+	}
+	for (;;) {
+		while ((round = READ_ONCE(rc.round)) == seen)
+			asm volatile("pause" : : : "memory");
+		if (round == STOP)
+			break;
+		if (!rc.bad)
+			racer_batch(phys_to_virt(rc.queue));
+		seen = round;
+		WRITE_ONCE(rc.done, round);
+	}
+	vmmcall3(UMBRA_HC_MMU_QUEUE, 0, 0, 0);
+	write_cr3(kernel_as->root);
+}
+
+/* After a round: every PTE names one of the frames, the shadow that one. */
+static void race_check(u64 round, const u64 *mine, u64 *last)
+{
+	unsigned int i;
+	u64 v;
+
+	for (i = 0; i < RACE_PAGES; i++) {
+		u64 e = pte_read((pte_t *)rc.pte[i]), want = e & PTE_PFN_MASK;
+
+		if (!CHECK(e == mine[i] || e == rc.val[i],
+			   "round %llu page %u: the PTE holds %llx, neither write",
+			   round, i, e))
+			continue;
+		CHECK(!probe_read(race_va(i) + DATA_OFF, &v) && v == want,
+		      "round %llu page %u: the PTE names frame %llx, the shadow maps the one holding %llx",
+		      round, i, want, v);
+		last[e == mine[i]]++;
+	}
+}
+
+void test_smp_race(void)
+{
+	struct as *as = test_as_create();
+	u64 mine[RACE_PAGES], last[2] = { 0, 0 }, r, v;
+	unsigned int i;
+	int level;
+
+	memset(&rc, 0, sizeof(rc));
+	for (i = 0; i < RACE_PAGES; i++) {
+		mine[i] = test_frame();
+		rc.val[i] = test_frame() | RACE_PTE;
+		*(u64 *)phys_to_virt(mine[i] + DATA_OFF) = mine[i];
+		*(u64 *)phys_to_virt((rc.val[i] & PTE_PFN_MASK) + DATA_OFF) =
+			rc.val[i] & PTE_PFN_MASK;
+		mine[i] |= RACE_PTE;
+		as_set_entry(as, race_va(i), 1, mine[i]);
+		rc.pte[i] = (u64 *)as_leaf(as, race_va(i), &level);
+	}
+	rc.queue = palloc_alloc_contig(UMBRA_MMU_QUEUE_PAGES_MIN);
+	if (!CHECK(rc.queue, "no memory for vCPU 1's queue"))
+		goto out;
+	ph.cr3 = as->root;
+	as_switch(as);
+	if (!CHECK(smp_ap_call(racer), "vCPU 1 is not there to race"))
+		goto out;
+	for (r = 1; r <= RACE_ROUNDS && !test_failed(); r++) {
+		/* Both start from the shadow filled: the writes must drop it. */
+		for (i = 0; i < RACE_PAGES; i++)
+			probe_read(race_va(i) + DATA_OFF, &v);
+		WRITE_ONCE(rc.round, r);
+		enter_lazy_mmu();
+		for (i = 0; i < RACE_PAGES; i++)
+			set_pte((pte_t *)rc.pte[i], mine[i]);
+		leave_lazy_mmu();
+		if (!CHECK(smp_wait_until(&rc.done, r), "vCPU 1 did not finish round %llu", r) ||
+		    !CHECK(!rc.bad, "vCPU 1's flush: returned %ld, status %u", rc.ret, rc.status))
+			break;
+		flush_tlb();		/* this CPU's: only the shadow is left */
+		race_check(r, mine, last);
+	}
+	WRITE_ONCE(rc.round, STOP);
+	CHECK(smp_ap_wait(), "vCPU 1 did not stop");
+	kprintf("# smp_pte_race: %llu rounds, last write vCPU 0's %llu times, vCPU 1's %llu\n",
+		r - 1, last[1], last[0]);
+out:
+	for (i = 0; i < RACE_PAGES; i++) {
+		as_set_entry(as, race_va(i), 1, 0);
+		palloc_free(mine[i] & PTE_PFN_MASK);
+		palloc_free(rc.val[i] & PTE_PFN_MASK);
+	}
+	for (i = 0; rc.queue && i < UMBRA_MMU_QUEUE_PAGES_MIN; i++)
+		palloc_free(rc.queue + i * PAGE_SIZE);
 	as_switch(kernel_as);
 	test_as_destroy(as);
 }

@@ -116,6 +116,7 @@ void test_cow(void);
 void test_ad(void);
 void test_stress(void);
 void test_smp(void);
+void test_smp_race(void);
 bool smp_applies(void);
 bool unpaged_booted(void);
 void test_unpaged(void);
