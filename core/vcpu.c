@@ -251,17 +251,23 @@ int umbra_vcpu_create(struct umbra_vm *vm, unsigned long id)
 
 	/* The fd's reference; dropped by umbra_vcpu_release(). */
 	umbra_vm_get(vm);
+	/*
+	 * Counted before its fd exists, so before it can run: a vCPU that
+	 * writes guest page tables is always in the count (mmu/pte_write.c
+	 * skips a re-read that only a second vCPU makes necessary).
+	 */
+	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus + 1);
 	snprintf(name, sizeof(name), "umbra-vcpu:%lu", id);
 	fd = anon_inode_getfd(name, &umbra_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		/* Not published, so no one else can see it: free it here. */
+		WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus - 1);
 		umbra_vcpu_free(vcpu);
 		mutex_unlock(&vm->lock);
 		umbra_vm_put(vm);
 		return fd;
 	}
 	vm->vcpus[id] = vcpu;
-	vm->nr_vcpus++;
 out:
 	mutex_unlock(&vm->lock);
 	return fd;

@@ -235,11 +235,23 @@ void (*umbra_kunit_gpte_window)(struct umbra_vcpu *vcpu);
  * value, whichever writer takes it (fault.c re-reads its walk the same
  * way).  An entry that cannot be read without faulting counts as 0: its
  * shadows are dropped, and the next fault walks it afresh.
+ *
+ * With one vCPU there is no other writer (the walker that sets A/D runs
+ * on the same thread), and the values written are what the entries hold.
+ * A second vCPU is counted in nr_vcpus before it can run (core/vcpu.c);
+ * if its follow step came before ours, so did its mmu_lock section, and
+ * the count is seen here.
  */
-static void gptes_now(u64 __user *table, struct gpte_change *c, unsigned int n)
+static void gptes_now(struct umbra_vm *vm, u64 __user *table,
+		      struct gpte_change *c, unsigned int n)
 {
 	unsigned int i = 0;
 
+	if (READ_ONCE(vm->nr_vcpus) < 2) {
+		for (; i < n; i++)
+			c[i].now = c[i].val;
+		return;
+	}
 	pagefault_disable();
 	if (user_access_begin(table, PAGE_SIZE)) {
 		for (; i < n; i++)
@@ -289,7 +301,7 @@ static u32 gptes_changed(struct umbra_vcpu *vcpu, u64 gfn, u64 __user *table,
 		umbra_kunit_gpte_window(vcpu);
 #endif
 	spin_lock(&mmu->lock);
-	gptes_now(table, c, n);
+	gptes_now(vm, table, c, n);
 	for_each_sp_of_gfn(mmu, sp, tmp, gfn)
 		for (i = 0; i < n; i++)
 			if (spte_follow(vm, sp, c[i].idx, c[i].now, flush, &c[i].owed) &&

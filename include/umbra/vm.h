@@ -183,7 +183,8 @@ struct umbra_vcpu {
  * @srcu:	protects readers of @memslots
  * @memslots:	the published memslot set
  * @vcpus:	indexed by vCPU id, written once under @lock
- * @nr_vcpus:	number of non-NULL entries in @vcpus
+ * @nr_vcpus:	vCPUs created (the non-NULL entries in @vcpus), each
+ *		counted before its fd exists, under @lock; read locklessly
  * @mmu:	the shadow MMU's per-VM state (shadow pages, rmaps, notifier)
  */
 struct umbra_vm {
