@@ -187,6 +187,7 @@ int as_cow_fault(struct as *as, u64 va);
 void as_cow_reap(void);
 
 /* smp.c: vCPU 1, told what to run through a mailbox */
+void __noreturn smp_ap_main(void);	/* from entry.S */
 void smp_ap_park(void);
 bool smp_ap_call(void (*fn)(void));
 bool smp_ap_wait(void);

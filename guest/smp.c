@@ -33,12 +33,6 @@ static struct {
 	u64 done;		/* 1 -> 0: @call of the last one finished */
 } mbox;
 
-static inline void cpu_relax(void)
-{
-	asm volatile("pause" : : : "memory");
-}
-
-void __noreturn smp_ap_main(void);
 void smp_ap_main(void)
 {
 	bool loaded = false;

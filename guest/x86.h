@@ -174,6 +174,12 @@ static inline void __invlpg(unsigned long va)
 	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
+/* In a spin loop on memory another vCPU writes. */
+static inline void cpu_relax(void)
+{
+	asm volatile("pause" : : : "memory");
+}
+
 static inline __attribute__((noreturn)) void halt_forever(void)
 {
 	for (;;)

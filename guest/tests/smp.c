@@ -174,7 +174,7 @@ static void checker(void)
 	write_cr3(ph.cr3);
 	for (;;) {
 		while ((seq = READ_ONCE(ph.seq)) == seen)
-			asm volatile("pause" : : : "memory");
+			cpu_relax();
 		if (seq == STOP)
 			break;
 		if (READ_ONCE(ph.race))
@@ -432,7 +432,7 @@ static void racer(void)
 	}
 	for (;;) {
 		while ((round = READ_ONCE(rc.round)) == seen)
-			asm volatile("pause" : : : "memory");
+			cpu_relax();
 		if (round == STOP)
 			break;
 		if (!rc.bad)
