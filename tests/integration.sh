@@ -211,6 +211,13 @@ if [ "${pool:-0}" -gt 0 ] && [ "$cow" -eq "$want" ]; then ok pv_fork_cow_by_umbr
 else notok pv_fork_cow_by_umbra "pv_cow $cow for 2 forks, want $want (pool ${pool:-none})"; fi
 e=$(exits_per_op fork2 fork4 2)
 if [ "$e" -le 272 ]; then ok pv_fork_exits; else notok pv_fork_exits "$e exits per fork, want <= 272"; fi
+# spawn (fork of 64 MiB, the child writes one page), 4 then 12 times: the
+# fork's batches, two CR3 loads, the exit's batch and one COW, at most
+# 10 exits per fork+exit (KVM's shadow MMU: ~15).
+bench_run spawn4 spawn 64 4
+bench_run spawn12 spawn 64 12
+e=$(exits_per_op spawn4 spawn12 8)
+if [ "$e" -le 10 ]; then ok pv_spawn_exits; else notok pv_spawn_exits "$e exits per spawn, want <= 10"; fi
 # mmap/touch/munmap of 16 MiB, 2 then 4 times: one hypercall per leaf
 # table's batch, at most 32 exits per op (KVM: ~4140).
 bench_run mmap2 mmap 16 2
