@@ -94,15 +94,22 @@ bool umbra_sp_resync_spte(struct umbra_vm *vm, struct umbra_sp *sp,
 {
 	const u64 frame = GENMASK_ULL(51, PAGE_SHIFT);
 	u64 old = sp->spt[i], spte;
+	bool host_writable = old & SPTE_HOST_WRITABLE;
+	unsigned int acc;
 
 	if (!(gpte & _PAGE_PRESENT) || !(gpte & _PAGE_ACCESSED) ||
 	    (old & SPTE_AD_DEFERRED) ||	/* dropping it hands its D on */
 	    ((gpte ^ sp->gptes[i]) & frame) ||
 	    (!sp->role.nxe && (gpte & _PAGE_NX)))
 		return false;
-	spte = leaf_spte(spte_pfn(old),
-			 sp->role.access & gpte_access(gpte, sp->role.nxe),
-			 sp->role.nxe, old & SPTE_HOST_WRITABLE,
+	acc = sp->role.access & gpte_access(gpte, sp->role.nxe);
+	/*
+	 * Whether the frame is a shadowed table (a hash walk) matters to
+	 * leaf_spte() only for a writable spte: a read-only one (half of an
+	 * mprotect sweep) skips the walk.
+	 */
+	spte = leaf_spte(spte_pfn(old), acc, sp->role.nxe, host_writable,
+			 (acc & ACC_WRITE) && host_writable &&
 			 umbra_gfn_is_shadowed(vm, umbra_sp_leaf_gfn(sp, i)),
 			 gpte & _PAGE_DIRTY);
 	sp->gptes[i] = gpte;
