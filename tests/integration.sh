@@ -13,9 +13,9 @@
 #   5. rmmod refuses while an fd is open, works after; insmod/rmmod x100
 #   6. umbra-run's own tests on both devices (vmm/tests/run.sh)
 #   7. the guest's correctness suite on umbra (native and PV pv_mmu
-#      backends, PV with two vCPUs for its remote-flush case, and with a
+#      backends, both with two vCPUs for the two-vCPU cases, and with a
 #      64-page shadow pool so reclaim runs all the time) and on kvm_amd
-#      npt=0; both devices also boot it with paging
+#      npt=0 (native, two vCPUs); both devices also boot it with paging
 #      off (umbra-run --unpaged) and run realmode_test (a guest that stays
 #      in real mode)
 #   8. what the PV MMU saves, counted: exits and COWs resolved per fork
@@ -163,7 +163,13 @@ smp_ran() {
 	check "smp_remote_flush_ran_$1" grep -q "^ok - smp_remote_flush" /tmp/guest.log
 	check "smp_pte_race_ran_$1" grep -q "^ok - smp_pte_race" /tmp/guest.log
 }
-guest_suite /dev/umbra native
+# Native with two vCPUs: the second checks the first's plain-store
+# changes after flushing its own TLB (smp_own_flush), on KVM too below.
+smp_native_ran() {
+	check "smp_own_flush_ran_$1" grep -q "^ok - smp_own_flush" /tmp/guest.log
+}
+guest_suite /dev/umbra native -c 2
+smp_native_ran umbra
 # Under pv with two vCPUs: the second checks what the first's batches
 # take away (smp_remote_flush) and races its writes (smp_pte_race), then
 # parks for the other cases.
@@ -228,7 +234,8 @@ check rmmod_umbra_after_guest rmmod umbra
 
 # The same suite with a tiny shadow-page pool: reclaim runs all the time.
 check insmod_umbra_tiny_pool insmod ./umbra.ko max_shadow_pages=64
-guest_suite /dev/umbra native
+guest_suite /dev/umbra native -c 2
+smp_native_ran tiny_pool
 zapped=$(sed -n 's/^ *shadow_pages_zapped *\([0-9]*\).*/\1/p' /tmp/guest.log)
 if [ "${zapped:-0}" -gt 500 ]; then ok tiny_pool_reclaims; else notok tiny_pool_reclaims "zapped ${zapped:-none}"; fi
 # And under pv with deferred A/D: reclaim drops deferred sptes all the
@@ -242,7 +249,8 @@ if [ "${synced:-0}" -gt 0 ]; then ok tiny_pool_pv_ad_synced; else notok tiny_poo
 check rmmod_umbra_after_tiny_pool rmmod umbra
 check kvm_amd_npt0_for_guest kvm-load npt=0
 kvm_hold_start
-guest_suite /dev/kvm native
+guest_suite /dev/kvm native -c 2
+smp_native_ran kvm
 guest_suite /dev/kvm native --unpaged
 unpaged_ran kvm
 ./realmode_test --dev /dev/kvm > /tmp/realmode.log 2>&1

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * smp.c - the cases with two vCPUs: smp_pte_race (below) and
- * smp_remote_flush, remote TLB flushes: what an mmu_op batch on vCPU 0
- * takes away, vCPU 1 can no longer use once the batch has returned.
+ * smp.c - the cases with two vCPUs: smp_pte_race and smp_own_flush (below)
+ * and smp_remote_flush, remote TLB flushes: what an mmu_op batch on vCPU
+ * 0 takes away, vCPU 1 can no longer use once the batch has returned.
  *
  * pv.h promises it ("Other vCPUs"): umbra's shadow is shared by the vCPUs
  * and its flush rule covers them all, so a PV guest needs no TLB
@@ -60,6 +60,7 @@ static struct {
 	bool present;		/* reads must work (else fault) */
 	bool writable;		/* writes must work (else fault) */
 	bool race;		/* no checks: access the window until the next */
+	bool reload;		/* vCPU 1 flushes its own TLB before it checks */
 	u64 racing;		/* vCPU 1: the racing phase it is in */
 	u64 want[NPAGES];	/* the word each page reads, when present */
 	u64 seq;		/* the phase; STOP ends checker() */
@@ -177,10 +178,13 @@ static void checker(void)
 			cpu_relax();
 		if (seq == STOP)
 			break;
-		if (READ_ONCE(ph.race))
+		if (READ_ONCE(ph.race)) {
 			race_phase(seq);
-		else
+		} else {
+			if (READ_ONCE(ph.reload))
+				write_cr3(ph.cr3);
 			check_phase(seq);
+		}
 		seen = seq;
 		WRITE_ONCE(ph.done, seq);
 	}
@@ -248,7 +252,8 @@ static void check_kept(u64 **frames, u64 seq, const char *what)
 			      what, i, *frames[i], stamp(seq, i));
 }
 
-static void one_round(struct as *as, u64 va, u64 r)
+/* @cow: fork and let vCPU 0's writes take COW faults too (pv only). */
+static void one_round(struct as *as, u64 va, u64 r, bool cow)
 {
 	u64 *frames[NPAGES], *old[NPAGES];
 	struct as *child;
@@ -274,6 +279,9 @@ static void one_round(struct as *as, u64 va, u64 r)
 	memset(ph.want, 0, sizeof(ph.want));
 	seq = publish(true, true);
 	check_stamped(as, va, seq, frames);
+	s = seq;
+	if (!cow)
+		goto unmap;
 
 	child = as_fork(as);
 	if (!CHECK(child, "out of memory forking"))
@@ -292,7 +300,7 @@ static void one_round(struct as *as, u64 va, u64 r)
 	check_kept(old, seq, "the child's copy after vCPU 1's writes");
 	check_stamped(as, va, s, frames);
 	as_destroy(child);
-
+unmap:
 	as_unmap_range(as, va, NPAGES);
 	publish(false, false);
 	check_kept(frames, s, "after the unmap");
@@ -301,9 +309,9 @@ static void one_round(struct as *as, u64 va, u64 r)
 /*
  * A race round: the changes of one_round(), with vCPU 1 accessing the
  * window all along instead of checking between them; then an unmapped
- * phase that it checks as usual.
+ * phase that it checks as usual.  Under pv only (smp_rounds()).
  */
-static void race_round(struct as *as, u64 va, u64 r)
+static void race_round(struct as *as, u64 va, u64 r, bool cow)
 {
 	u64 seq = next_seq++;
 	struct as *child;
@@ -320,8 +328,8 @@ static void race_round(struct as *as, u64 va, u64 r)
 	as_protect_range(as, va, NPAGES, 0, _PAGE_RW);
 	as_protect_range(as, va, NPAGES, _PAGE_RW, 0);
 	CHECK(!as_map_range(as, va, NPAGES, _PAGE_RW), "out of memory");
-	child = as_fork(as);
-	if (CHECK(child, "out of memory forking")) {
+	child = cow ? as_fork(as) : NULL;
+	if (cow && CHECK(child, "out of memory forking")) {
 		for (i = 0; i < NPAGES; i++)
 			CHECK(!probe_write(page_va(va, i), cow_word(r, i)),
 			      "race round %llu page %u: umbra left a COW write to the guest",
@@ -337,7 +345,18 @@ static void report_ap(void)
 	CHECK(!ph.fails, "vCPU 1: %s (%llu failed checks)", ph.first, ph.fails);
 }
 
-void test_smp(void)
+/*
+ * The rounds, under pv (@native false: vCPU 0 runs on the address space
+ * too, vCPU 1 checks with the TLB it has, COW and race rounds included)
+ * or native: vCPU 0 changes an address space it does not run on, so as.c
+ * flushes nothing, and vCPU 1 flushes its own TLB before each check (the
+ * guest has no IPI, and x86 lets a CPU use a translation until it
+ * flushes).  Native has no race rounds: without a shootdown, vCPU 1 may
+ * write a frame vCPU 0 has freed, a guest bug on any CPU; and no fork,
+ * whose COW faults would need a #PF hook, which runs on whichever vCPU
+ * faults.
+ */
+static void smp_rounds(bool native, const char *name)
 {
 	struct as *as = test_as_create();
 	u64 seed = test_seed, r;
@@ -345,7 +364,9 @@ void test_smp(void)
 	memset(&ph, 0, sizeof(ph));
 	next_seq = 1;
 	ph.cr3 = as->root;
-	as_switch(as);
+	ph.reload = native;
+	if (!native)
+		as_switch(as);
 	if (!CHECK(smp_ap_call(checker), "vCPU 1 is not there to run the checker")) {
 		test_as_destroy(as);
 		return;
@@ -354,19 +375,37 @@ void test_smp(void)
 		/* Anywhere in the first 1 GiB of the window's PDPTE. */
 		u64 va = TEST_VA + prng_below(&seed, 512 * 512 - NPAGES) * PAGE_SIZE;
 
-		if (r % RACE_EVERY == RACE_EVERY - 1)
-			race_round(as, va, r);
+		if (!native && r % RACE_EVERY == RACE_EVERY - 1)
+			race_round(as, va, r, true);
 		else
-			one_round(as, va, r);
+			one_round(as, va, r, !native);
 	}
 	WRITE_ONCE(ph.seq, STOP);
 	CHECK(smp_ap_wait() && READ_ONCE(ph.done) == STOP,
 	      "vCPU 1 did not stop");
 	report_ap();
-	kprintf("# smp_remote_flush: %llu rounds, %llu phases checked by vCPU 1\n",
+	kprintf("# %s: %llu rounds, %llu phases checked by vCPU 1\n", name,
 		r, next_seq - 1);
 	as_switch(kernel_as);
 	test_as_destroy(as);
+}
+
+void test_smp(void)
+{
+	smp_rounds(false, "smp_remote_flush");
+}
+
+/*
+ * smp_own_flush: the rounds under the native backend.  vCPU 0 changes
+ * the tables of vCPU 1's address space with plain stores (trapped, or
+ * into unsync tables) and flushes nothing; vCPU 1 flushes its own TLB
+ * (a CR3 load) before it looks, and what it sees then must be what the
+ * tables say, on umbra as on KVM: its flush alone must bring a shared
+ * shadow up to date.
+ */
+void test_smp_native(void)
+{
+	smp_rounds(true, "smp_own_flush");
 }
 
 /*
@@ -524,4 +563,11 @@ out:
 bool smp_applies(void)
 {
 	return boot_info->nr_cpus >= 2 && pv_cow_on && !unpaged_booted();
+}
+
+/* Two vCPUs, the native backend, a paged boot. */
+bool smp_native_applies(void)
+{
+	return boot_info->nr_cpus >= 2 && !strcmp(pv_mmu->name, "native") &&
+	       !unpaged_booted();
 }

@@ -32,6 +32,7 @@ static const struct test_case cases[] = {
 	{ "unpaged_boot",		test_unpaged, unpaged_booted },
 	{ "smp_remote_flush",		test_smp, smp_applies },
 	{ "smp_pte_race",		test_smp_race, smp_applies },
+	{ "smp_own_flush",		test_smp_native, smp_native_applies },
 	{ "demand_faults",		test_demand, NULL },
 	{ "permission_faults",		test_perm, NULL },
 	{ "reserved_bits",		test_rsvd, NULL },
@@ -175,7 +176,8 @@ void suite_main(int argc, char **argv)
 			continue;
 		}
 		/* vCPU 1 waits, spinning, only until it is of no more use. */
-		if (cases[i].run != test_smp && cases[i].run != test_smp_race)
+		if (cases[i].run != test_smp && cases[i].run != test_smp_race &&
+		    cases[i].run != test_smp_native)
 			smp_ap_park();
 		if (run_case(&cases[i]))
 			nr_pass++;

@@ -117,7 +117,9 @@ void test_ad(void);
 void test_stress(void);
 void test_smp(void);
 void test_smp_race(void);
+void test_smp_native(void);
 bool smp_applies(void);
+bool smp_native_applies(void);
 bool unpaged_booted(void);
 void test_unpaged(void);
 
