@@ -311,7 +311,7 @@ unmap:
  * window all along instead of checking between them; then an unmapped
  * phase that it checks as usual.  Under pv only (smp_rounds()).
  */
-static void race_round(struct as *as, u64 va, u64 r, bool cow)
+static void race_round(struct as *as, u64 va, u64 r)
 {
 	u64 seq = next_seq++;
 	struct as *child;
@@ -328,8 +328,8 @@ static void race_round(struct as *as, u64 va, u64 r, bool cow)
 	as_protect_range(as, va, NPAGES, 0, _PAGE_RW);
 	as_protect_range(as, va, NPAGES, _PAGE_RW, 0);
 	CHECK(!as_map_range(as, va, NPAGES, _PAGE_RW), "out of memory");
-	child = cow ? as_fork(as) : NULL;
-	if (cow && CHECK(child, "out of memory forking")) {
+	child = as_fork(as);
+	if (CHECK(child, "out of memory forking")) {
 		for (i = 0; i < NPAGES; i++)
 			CHECK(!probe_write(page_va(va, i), cow_word(r, i)),
 			      "race round %llu page %u: umbra left a COW write to the guest",
@@ -376,7 +376,7 @@ static void smp_rounds(bool native, const char *name)
 		u64 va = TEST_VA + prng_below(&seed, 512 * 512 - NPAGES) * PAGE_SIZE;
 
 		if (!native && r % RACE_EVERY == RACE_EVERY - 1)
-			race_round(as, va, r, true);
+			race_round(as, va, r);
 		else
 			one_round(as, va, r, !native);
 	}
