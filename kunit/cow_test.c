@@ -481,12 +481,17 @@ static void umbra_mmu_host_page_stale_after_invalidation(struct kunit *test)
  * umbra_mmu_copy_from_gfn() both ways: from the host page an spte maps
  * (under mmu_lock, no lookup), and by a lookup when no spte maps the
  * frame.  The copy lands in the page held, and the source is unchanged.
+ * Once the host has invalidated the page held, a copy into it does not
+ * count (-EAGAIN).  The destination is no table here: nothing to zap
+ * (umbra_pv_cow_fault_drops_shadow_of_frame has one).
  */
 static void umbra_mmu_copy_from_gfn_mapped_or_not(struct kunit *test)
 {
 	struct umbra_host_page to;
 	struct cow_env env;
 	struct umbra_pf pf;
+	LIST_HEAD(zapped);
+	bool flush = false;
 	unsigned int j;
 	int idx;
 
@@ -495,18 +500,28 @@ static void umbra_mmu_copy_from_gfn_mapped_or_not(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, umbra_mmu_get_host_page(env.vm, FREE_GFN, true, &to));
 
 	KUNIT_ASSERT_EQ(test, *umbra_gfn_rmap(env.vm, DATA_GFN + 3), 0UL);
-	KUNIT_ASSERT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, DATA_GFN + 3, &to), 0);
+	KUNIT_ASSERT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, DATA_GFN + 3, &to,
+						      &flush, &zapped), 0);
 	for (j = 0; j < 512; j += 64)
 		KUNIT_EXPECT_EQ(test, rd(&env, FRAME(FREE_GFN) + j * 8), data_word(3, j));
 
 	KUNIT_ASSERT_EQ(test, fault(&env, VA(0, 6), PFERR_USER, &pf), UMBRA_PF_FIXED);
 	KUNIT_ASSERT_NE(test, *umbra_gfn_rmap(env.vm, DATA_GFN + 6), 0UL);
-	KUNIT_ASSERT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, DATA_GFN + 6, &to), 0);
+	KUNIT_ASSERT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, DATA_GFN + 6, &to,
+						      &flush, &zapped), 0);
 	for (j = 0; j < 512; j += 64) {
 		KUNIT_EXPECT_EQ(test, rd(&env, FRAME(FREE_GFN) + j * 8), data_word(6, j));
 		KUNIT_EXPECT_EQ(test, rd(&env, FRAME(DATA_GFN + 6) + j * 8), data_word(6, j));
 	}
-	KUNIT_EXPECT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, HOLE_GFN, &to), -EFAULT);
+	KUNIT_EXPECT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, HOLE_GFN, &to,
+						      &flush, &zapped), -EFAULT);
+	KUNIT_EXPECT_FALSE(test, flush);
+	KUNIT_EXPECT_TRUE(test, list_empty(&zapped));
+
+	KUNIT_EXPECT_EQ(test, 0, do_madvise(current->mm, env.ram + FRAME(FREE_GFN),
+					    PAGE_SIZE, MADV_DONTNEED));
+	KUNIT_EXPECT_EQ(test, umbra_mmu_copy_from_gfn(env.vm, DATA_GFN + 3, &to,
+						      &flush, &zapped), -EAGAIN);
 	umbra_mmu_put_host_page(&to, true);
 	srcu_read_unlock(&env.vm->srcu, idx);
 }

@@ -252,7 +252,7 @@ static void prefetch_release(struct prefetch *pf)
 
 	for (i = 0; i < pf->n; i++) {
 		if (pf->writable)
-			set_page_dirty_lock(pf->pages[i]);
+			umbra_mmu_set_page_dirty(pf->pages[i]);
 		put_page(pf->pages[i]);
 	}
 }
@@ -366,7 +366,7 @@ int umbra_mmu_page_fault(struct umbra_vcpu *vcpu, u64 addr, u32 error,
 
 	/* A writable mapping may dirty the page behind the host's back. */
 	if (r == UMBRA_PF_FIXED && host_writable)
-		set_page_dirty_lock(page);
+		umbra_mmu_set_page_dirty(page);
 out_put:
 	put_page(page);
 out:

@@ -213,43 +213,85 @@ static void copy_to_host_page(struct umbra_host_page *to, struct page *from)
 }
 
 /**
- * umbra_mmu_copy_from_gfn - copy a guest frame into a page the host holds
+ * umbra_mmu_copy_from_gfn - copy a guest frame into another, held by the host
  * @vm: the VM
  * @gfn: the frame to copy
  * @to: the page to copy into, from umbra_mmu_get_host_page() for writing
+ * @flush: set when a remote TLB flush is due
+ * @zapped: shadow pages zapped, to free after that flush
  *
  * A frame some spte maps is copied from the host page that spte maps,
  * under mmu_lock: the notifier zaps every spte of a page, under the same
  * lock, before the host may take the page away (mmu/notifier.c), so while
  * one is present the page is in place and no lookup or reference is
- * needed.  A frame no spte maps is looked up.
+ * needed.  A frame no spte maps is looked up first.
+ *
+ * The copy is a store into @to->gfn that no shadow saw: if that frame is
+ * still a shadowed table, its shadows describe what was there before, so
+ * they go (and writes to it stop trapping), in the same mmu_lock section
+ * as the copy and the check that @to is still the VMM's page at @to->gfn
+ * (umbra_mmu_host_page_stale()): one section where a COW fault needs three.
  *
  * Context: inside umbra_vm.srcu, may sleep.
- * Return: 0, or -EFAULT if @gfn is not RAM the host can read.
+ * Return: 0; -EFAULT if @gfn is not RAM the host can read; -EAGAIN if a
+ * host invalidation hit @to (the copy does not count, the shadows of
+ * @to->gfn are left alone).
  */
 int umbra_mmu_copy_from_gfn(struct umbra_vm *vm, u64 gfn,
-			    struct umbra_host_page *to)
+			    struct umbra_host_page *to, bool *flush,
+			    struct list_head *zapped)
 {
 	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+	struct umbra_host_page from = {};
 	unsigned long *head, iter;
-	struct umbra_host_page from;
+	struct page *src = NULL;
 	u64 *sptep;
+	int r = 0;
 
 	spin_lock(&mmu->lock);
 	head = umbra_gfn_rmap(vm, gfn);
 	sptep = head ? umbra_rmap_first(head, &iter) : NULL;
-	if (sptep && !WARN_ON_ONCE(!pfn_valid(spte_pfn(*sptep)))) {
-		copy_to_host_page(to, pfn_to_page(spte_pfn(*sptep)));
+	if (sptep && !WARN_ON_ONCE(!pfn_valid(spte_pfn(*sptep))))
+		src = pfn_to_page(spte_pfn(*sptep));
+	if (!src) {
 		spin_unlock(&mmu->lock);
-		return 0;
+		if (!umbra_mmu_get_host_page(vm, gfn, false, &from))
+			return -EFAULT;
+		src = from.page;
+		spin_lock(&mmu->lock);
+	}
+	copy_to_host_page(to, src);
+	if (mmu_invalidated(mmu, to->seq)) {
+		r = -EAGAIN;
+	} else {
+		*flush |= umbra_sp_zap_gfn(vm, to->gfn, zapped);
+		umbra_gfn_unprotect(vm, to->gfn);
 	}
 	spin_unlock(&mmu->lock);
-
-	if (!umbra_mmu_get_host_page(vm, gfn, false, &from))
-		return -EFAULT;
-	copy_to_host_page(to, from.page);
 	umbra_mmu_put_host_page(&from, false);
-	return 0;
+	return r;
+}
+
+/**
+ * umbra_mmu_set_page_dirty - the host stored into @page, or a writable
+ * spte lets the guest do so
+ * @page: a page of guest RAM the caller holds a reference to
+ *
+ * The page cache must know (file-backed or swapped-in RAM), but a page
+ * already dirty has nothing left to tell: every ->dirty_folio() returns
+ * at once for one, so set_page_dirty_lock() would take and drop the page
+ * lock for nothing, on every fault.  The test is not a race with
+ * writeback: a writeback that cleans the page after it writes out what
+ * the host stored, and write-protects the page's mappings first, which
+ * the MMU notifier passes on to every spte (mmu/notifier.c), so the
+ * guest's next store faults and comes back here.
+ *
+ * Context: may sleep.
+ */
+void umbra_mmu_set_page_dirty(struct page *page)
+{
+	if (!PageDirty(page))
+		set_page_dirty_lock(page);
 }
 
 /* Drops @hp's reference; @dirtied: the host stored into the page. */
@@ -257,9 +299,8 @@ void umbra_mmu_put_host_page(struct umbra_host_page *hp, bool dirtied)
 {
 	if (!hp->page)
 		return;
-	/* The store was the host's: the page cache must know (file-backed RAM). */
 	if (dirtied)
-		set_page_dirty_lock(hp->page);
+		umbra_mmu_set_page_dirty(hp->page);
 	put_page(hp->page);
 	hp->page = NULL;
 }

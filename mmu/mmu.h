@@ -335,6 +335,7 @@ void *umbra_mmu_cache_alloc_desc(struct umbra_vcpu *vcpu);
 struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu);
 struct umbra_memslot *umbra_mmu_gfn_to_slot(struct umbra_vm *vm, u64 gfn);
 u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn);
+void umbra_mmu_set_page_dirty(struct page *page);
 
 /* walk.c: the guest page-table walker */
 struct umbra_walk {

@@ -73,7 +73,7 @@ static enum umbra_pv_cow cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpt
 	enum umbra_pv_cow done = UMBRA_PV_COW_NO;
 	bool flush = false;
 	u64 new_gfn, new;
-	LIST_HEAD(none);
+	LIST_HEAD(zapped);
 	int r;
 
 	area = umbra_mmu_ram_hva(vcpu->vm, vcpu->pv_cow_gpa);
@@ -88,20 +88,14 @@ static enum umbra_pv_cow cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpt
 		return UMBRA_PV_COW_NO;
 	if (!umbra_mmu_get_host_page(vcpu->vm, new_gfn, true, &to))
 		return UMBRA_PV_COW_NO;
-	if (umbra_mmu_copy_from_gfn(vcpu->vm, (gpte & frame) >> PAGE_SHIFT, &to))
-		goto out;
 	/*
-	 * The copy counts only if the VMM still maps the page it went into;
-	 * if not, the guest copies for itself.
+	 * The copy counts only if the VMM still maps the page it went into
+	 * (else the guest copies for itself); and if the frame the guest
+	 * handed out was still a shadowed table, those shadows are gone.
 	 */
-	if (umbra_mmu_host_page_stale(vcpu->vm, &to))
+	if (umbra_mmu_copy_from_gfn(vcpu->vm, (gpte & frame) >> PAGE_SHIFT, &to,
+				    &flush, &zapped))
 		goto out;
-	/*
-	 * The copy is a store the guest did not make through its shadow: if
-	 * the frame it handed out is still a shadowed table, those shadows
-	 * describe what was there before, so they go.
-	 */
-	umbra_mmu_unprotect(vcpu, new_gfn << PAGE_SHIFT);
 
 	if (put_user(pte_gpa, &area->done[nr_done].pte_gpa) ||
 	    put_user(gpte, &area->done[nr_done].old_pte))
@@ -123,14 +117,15 @@ static enum umbra_pv_cow cow_fault(struct umbra_vcpu *vcpu, u64 pte_gpa, u64 gpt
 	    put_user(nr_free - 1, &area->nr_free))
 		pr_warn_ratelimited("vCPU %u: COW area at %#llx went away\n",
 				    vcpu->id, vcpu->pv_cow_gpa);
-	/*
-	 * The old read-only translation, on every vCPU, if a shadow held it
-	 * (the flush rule); a PTE no shadow mirrored left nothing to flush.
-	 */
-	umbra_mmu_flush_and_free(vcpu->vm, flush, &none);
 	vcpu->stats.pv_cow++;
 	done = r ? UMBRA_PV_COW_MAPPED : UMBRA_PV_COW_RETRY;
 out:
+	/*
+	 * The old read-only translation, on every vCPU, if a shadow held it
+	 * (the flush rule; a PTE no shadow mirrored left nothing to flush),
+	 * and whatever shadowed the new frame: one flush for both.
+	 */
+	umbra_mmu_flush_and_free(vcpu->vm, flush, &zapped);
 	umbra_mmu_put_host_page(&to, true);
 	return done;
 }

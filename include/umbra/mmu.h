@@ -101,7 +101,8 @@ bool umbra_mmu_host_page_stale(struct umbra_vm *vm,
 			       const struct umbra_host_page *hp);
 void umbra_mmu_put_host_page(struct umbra_host_page *hp, bool dirtied);
 int umbra_mmu_copy_from_gfn(struct umbra_vm *vm, u64 gfn,
-			    struct umbra_host_page *to);
+			    struct umbra_host_page *to, bool *flush,
+			    struct list_head *zapped);
 
 /* mmu/root.c: the root the hardware runs on */
 void umbra_mmu_set_paging(struct umbra_vcpu *vcpu, const struct umbra_paging *p);
