@@ -1333,6 +1333,85 @@ static void umbra_pv_mmu_flush_release_pt_zaps_shadow(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.failures, 0U);
 }
 
+/*
+ * A released table's shadow page is kept whole for the next one
+ * (MMU_SPARE_SPS): off every list, its table's entries all not present,
+ * which is why the spare's pages need no zeroing; the next topup takes
+ * it with its fields cleared, and a new shadow page made from it uses
+ * its table and gfn array.  The VM keeps at most MMU_SPARE_SPS.
+ */
+static void umbra_pv_mmu_released_shadow_is_spare(struct kunit *test)
+{
+	struct umbra_mmu_vcpu *m;
+	struct umbra_mmu_vm *mmu;
+	struct umbra_sp *pt, *sp;
+	union umbra_sp_role role;
+	struct umbra_pv_effects fx;
+	struct umbra_mmu_op op;
+	unsigned int i, spare;
+	struct op_env env;
+	bool created;
+	u64 *spt, *gptes;
+
+	shadow_init(test, &env);
+	m = env.vcpu->mmu;
+	mmu = env.vm->mmu;
+	pt = find_sp(&env, PT_GFN, 1);
+	KUNIT_ASSERT_NOT_NULL(test, pt);
+	KUNIT_ASSERT_TRUE(test, spte_present(pt->spt[4]));
+	spt = pt->spt;
+	gptes = pt->gptes;
+	role = pt->role;
+	spare = mmu->nr_spare;
+
+	op = mkop(UMBRA_MMU_OP_RELEASE_PT, PT_GFN << PAGE_SHIFT, 0, 0);
+	KUNIT_ASSERT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, &fx));
+	KUNIT_ASSERT_EQ(test, mmu->nr_spare, spare + 1);
+	KUNIT_ASSERT_PTR_EQ(test, list_first_entry(&mmu->spare, struct umbra_sp,
+						   zap_link), pt);
+	KUNIT_EXPECT_PTR_EQ(test, pt->spt, spt);
+	KUNIT_EXPECT_PTR_EQ(test, pt->gptes, gptes);
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++)
+		if (spte_present(spt[i]))
+			OP_MISMATCH(&env, "spare's entry %u present: %llx", i, spt[i]);
+
+	/* Empty the vCPU's cache: the topup takes the spare first. */
+	while (m->nr_sp_cache) {
+		sp = umbra_mmu_cache_alloc_sp(env.vcpu);
+		free_page((unsigned long)sp->spt);
+		free_page((unsigned long)sp->gptes);
+		kfree(sp);
+	}
+	KUNIT_ASSERT_EQ(test, umbra_mmu_topup(env.vcpu), 0);
+	KUNIT_EXPECT_EQ(test, mmu->nr_spare, spare);
+	KUNIT_ASSERT_PTR_EQ(test, m->sp_cache[0], pt);
+	KUNIT_EXPECT_PTR_EQ(test, pt->spt, spt);
+	KUNIT_EXPECT_PTR_EQ(test, pt->gptes, gptes);
+	KUNIT_EXPECT_EQ(test, pt->parents, 0UL);
+	KUNIT_EXPECT_EQ(test, pt->gfn, 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->root_count, 0);
+	KUNIT_EXPECT_FALSE(test, pt->invalid);
+
+	/* The next shadow page made from the cache is the spare, pages and all. */
+	swap(m->sp_cache[0], m->sp_cache[m->nr_sp_cache - 1]);
+	spin_lock(&mmu->lock);
+	sp = umbra_sp_get(env.vcpu, ALT_ROOT_GFN, role, &created);
+	spin_unlock(&mmu->lock);
+	KUNIT_EXPECT_TRUE(test, created);
+	KUNIT_EXPECT_PTR_EQ(test, sp, pt);
+	KUNIT_EXPECT_PTR_EQ(test, sp->spt, spt);
+	KUNIT_EXPECT_PTR_EQ(test, sptep_sp(&sp->spt[0]), sp);
+
+	/* The bound: one more than MMU_SPARE_SPS freed, MMU_SPARE_SPS kept. */
+	for (i = 0; i <= MMU_SPARE_SPS; i++) {
+		sp = kzalloc(sizeof(*sp), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, sp);
+		umbra_mmu_sp_free(env.vm, sp);
+	}
+	KUNIT_EXPECT_EQ(test, mmu->nr_spare, MMU_SPARE_SPS);
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
 /* RELEASE_PT of the vCPU's live root: ENOTPT, and the root survives. */
 static void umbra_pv_mmu_flush_release_live_root_enotpt(struct kunit *test)
 {
@@ -2225,6 +2304,7 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_prefills_each),
 	KUNIT_CASE(umbra_pv_mmu_flush_random_runs_shadow_agrees),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_pt_zaps_shadow),
+	KUNIT_CASE(umbra_pv_mmu_released_shadow_is_spare),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_live_root_enotpt),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_previous_root_ok),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_root_after_load_cr3_ok),

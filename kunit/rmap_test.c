@@ -48,7 +48,10 @@ static void rmap_vcpu_destroy(void *data)
 	umbra_mmu_vcpu_destroy(data);
 }
 
-/* A vCPU of a VM without an MMU, its caches full. */
+/*
+ * A vCPU of a VM whose MMU is a bare struct (no notifier, no shadow
+ * pages, no spares for the topup to take), its caches full.
+ */
 static struct rmap_env *rmap_env_init(struct kunit *test)
 {
 	struct rmap_env *env;
@@ -63,6 +66,11 @@ static struct rmap_env *rmap_env_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, vcpu);
 	vcpu->vm = kunit_kzalloc(test, sizeof(*vcpu->vm), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, vcpu->vm);
+	vcpu->vm->mmu = kunit_kzalloc(test, sizeof(*vcpu->vm->mmu), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vcpu->vm->mmu);
+	spin_lock_init(&vcpu->vm->mmu->lock);
+	spin_lock_init(&vcpu->vm->mmu->spare_lock);
+	INIT_LIST_HEAD(&vcpu->vm->mmu->spare);
 	KUNIT_ASSERT_EQ(test, 0, umbra_mmu_vcpu_init(vcpu));
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, rmap_vcpu_destroy,
 							   vcpu));

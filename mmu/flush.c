@@ -67,18 +67,17 @@ void umbra_mmu_flush_remote_tlbs(struct umbra_vm *vm)
 
 /**
  * umbra_sp_free_list - free zapped shadow pages
+ * @vm: their VM
  * @zapped: pages from umbra_sp_zap(), no longer reachable by any CPU
  */
-void umbra_sp_free_list(struct list_head *zapped)
+void umbra_sp_free_list(struct umbra_vm *vm, struct list_head *zapped)
 {
 	struct umbra_sp *sp, *tmp;
 
 	list_for_each_entry_safe(sp, tmp, zapped, zap_link) {
 		list_del(&sp->zap_link);
 		set_page_private(virt_to_page(sp->spt), 0);
-		free_page((unsigned long)sp->spt);
-		free_page((unsigned long)sp->gptes);
-		kfree(sp);
+		umbra_mmu_sp_free(vm, sp);
 	}
 }
 
@@ -97,6 +96,6 @@ void umbra_mmu_flush_and_free(struct umbra_vm *vm, bool flush, struct list_head 
 {
 	if (flush || !list_empty(zapped))
 		umbra_mmu_flush_remote_tlbs(vm);
-	umbra_sp_free_list(zapped);
+	umbra_sp_free_list(vm, zapped);
 }
 

@@ -24,6 +24,62 @@ module_param(max_shadow_pages, ulong, 0644);
 MODULE_PARM_DESC(max_shadow_pages,
 		 "Shadow page-table pages per VM before the oldest are reclaimed (default 16384 = 64 MiB)");
 
+/* A spare shadow page (MMU_SPARE_SPS), fields cleared but its pages kept. */
+static struct umbra_sp *spare_get(struct umbra_mmu_vm *mmu)
+{
+	struct umbra_sp *sp;
+	u64 *spt, *gptes;
+
+	if (!READ_ONCE(mmu->nr_spare))
+		return NULL;
+	spin_lock(&mmu->spare_lock);
+	sp = list_first_entry_or_null(&mmu->spare, struct umbra_sp, zap_link);
+	if (sp) {
+		list_del(&sp->zap_link);
+		mmu->nr_spare--;
+	}
+	spin_unlock(&mmu->spare_lock);
+	if (!sp)
+		return NULL;
+	spt = sp->spt;
+	gptes = sp->gptes;
+	memset(sp, 0, sizeof(*sp));
+	sp->spt = spt;
+	sp->gptes = gptes;
+	return sp;
+}
+
+/* Frees a shadow page that never was or no longer is one, pages and all. */
+static void sp_free_now(struct umbra_sp *sp)
+{
+	free_page((unsigned long)sp->spt);
+	free_page((unsigned long)sp->gptes);
+	kfree(sp);
+}
+
+/**
+ * umbra_mmu_sp_free - a zapped shadow page is unreachable: keep or free it
+ * @vm: its VM
+ * @sp: the page, off every list, its table's entries all not present
+ *
+ * Kept as a spare while the VM has fewer than MMU_SPARE_SPS.
+ * Context: any; takes the spare lock, never mmu_lock.
+ */
+void umbra_mmu_sp_free(struct umbra_vm *vm, struct umbra_sp *sp)
+{
+	struct umbra_mmu_vm *mmu = vm_mmu(vm);
+
+	spin_lock(&mmu->spare_lock);
+	if (mmu->nr_spare < MMU_SPARE_SPS) {
+		list_add(&sp->zap_link, &mmu->spare);
+		mmu->nr_spare++;
+		sp = NULL;
+	}
+	spin_unlock(&mmu->spare_lock);
+	if (sp)
+		sp_free_now(sp);
+}
+
 /**
  * umbra_mmu_topup - fill the vCPU's cache before taking mmu_lock
  * @vcpu: the vCPU
@@ -42,7 +98,8 @@ int umbra_mmu_topup(struct umbra_vcpu *vcpu)
 		m->cache[m->nr_cache++] = p;
 	}
 	while (m->nr_sp_cache < MMU_CACHE_SPS) {
-		struct umbra_sp *sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
+		struct umbra_sp *sp = spare_get(vm_mmu(vcpu->vm)) ?:
+				      kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
 
 		if (!sp)
 			return -ENOMEM;
@@ -320,6 +377,8 @@ int umbra_mmu_vm_init(struct umbra_vm *vm)
 	if (!mmu)
 		return -ENOMEM;
 	spin_lock_init(&mmu->lock);
+	spin_lock_init(&mmu->spare_lock);
+	INIT_LIST_HEAD(&mmu->spare);
 	hash_init(mmu->hash);
 	INIT_LIST_HEAD(&mmu->active);
 	INIT_LIST_HEAD(&mmu->unsync);
@@ -343,6 +402,7 @@ int umbra_mmu_vm_init(struct umbra_vm *vm)
 void umbra_mmu_vm_destroy(struct umbra_vm *vm)
 {
 	struct umbra_mmu_vm *mmu = vm->mmu;
+	struct umbra_sp *sp;
 	LIST_HEAD(zapped);
 
 	if (!mmu)
@@ -352,8 +412,10 @@ void umbra_mmu_vm_destroy(struct umbra_vm *vm)
 	umbra_sp_zap_all(vm, &zapped);
 	spin_unlock(&mmu->lock);
 	/* No vCPU is left to run on these: nothing to flush. */
-	umbra_sp_free_list(&zapped);
+	umbra_sp_free_list(vm, &zapped);
 	WARN_ON_ONCE(mmu->nr_sps || mmu->nr_ad_live);
+	while ((sp = spare_get(mmu)))
+		sp_free_now(sp);
 	umbra_mmu_ad_free(mmu);
 	kfree(mmu);
 	vm->mmu = NULL;
@@ -389,12 +451,12 @@ void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu)
 			if (m->pae_sp[i])
 				umbra_sp_put_root(vm, m->pae_sp[i], &zapped);
 		spin_unlock(&vm->mmu->lock);
-		umbra_sp_free_list(&zapped);
+		umbra_sp_free_list(vm, &zapped);
 	}
 	while (m->nr_cache)
 		free_page((unsigned long)m->cache[--m->nr_cache]);
 	while (m->nr_sp_cache)
-		kfree(m->sp_cache[--m->nr_sp_cache]);
+		sp_free_now(m->sp_cache[--m->nr_sp_cache]);
 	while (m->nr_desc_cache)
 		kfree(m->desc_cache[--m->nr_desc_cache]);
 	kfree(m->prefetch);

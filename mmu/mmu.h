@@ -167,6 +167,10 @@ struct umbra_sp {
  * @nr_ad_live:	sptes with SPTE_AD_DEFERRED; with @nr_ad_pending at most
  *		@ad_max, so that a dropped one always finds a slot
  * @ad_max:	that bound (UMBRA_AD_MAX; KUnit lowers it)
+ * @spare:	freed shadow pages kept whole for the next ones (mmu.c), at
+ *		most MMU_SPARE_SPS, under @spare_lock
+ * @nr_spare:	how many
+ * @spare_lock:	guards @spare and @nr_spare; taken without mmu_lock
  * @vm:		back pointer
  */
 struct umbra_mmu_vm {
@@ -185,6 +189,9 @@ struct umbra_mmu_vm {
 	unsigned int nr_ad_pending;
 	unsigned int nr_ad_live;
 	unsigned int ad_max;
+	struct list_head spare;
+	unsigned int nr_spare;
+	spinlock_t spare_lock;
 	struct umbra_vm *vm;
 };
 
@@ -201,6 +208,16 @@ struct umbra_mmu_vm {
 #define MMU_CACHE_SPS	UMBRA_ROOT_LEVEL
 #define MMU_CACHE_DESCS	UMBRA_GPTE_RUN_MAX
 #define RMAP_DESC_BYTES	128	/* a power of two: kmalloc aligns it so */
+
+/*
+ * Freed shadow pages a VM keeps for its next ones (mmu.c): a PV guest's
+ * exit zaps its child's tables at once (RELEASE_PT) and its next fork
+ * needs as many again, 30-odd per fork of 64 MiB.  A spare keeps its
+ * table page, every entry not present (umbra_sp_zap() dropped them all),
+ * and its gfn array, whose entries mean something only where the table's
+ * is present: neither needs zeroing.  The bound is 64 * 8 KiB per VM.
+ */
+#define MMU_SPARE_SPS	64
 
 #define PREFETCH_PAGES	64	/* an aligned window inside a guest large page */
 
@@ -229,9 +246,11 @@ struct prefetch {
  * @pae_sp:	the direct level-2 tables those PDPTEs point to, each
  *		mapping one GiB of guest-physical memory (held as roots)
  * @cache:	zeroed pages for new shadow tables and gfn arrays, filled
- *		before mmu_lock is taken
+ *		before mmu_lock is taken; a shadow page from @sp_cache that
+ *		was a spare brings its own (MMU_SPARE_SPS)
  * @nr_cache:	pages in @cache
- * @sp_cache:	struct umbra_sp objects, likewise
+ * @sp_cache:	struct umbra_sp objects, likewise: zeroed ones, and spares
+ *		with @spt (and maybe @gptes) still attached
  * @nr_sp_cache: objects in @sp_cache
  * @desc_cache:	rmap descriptors (RMAP_DESC_BYTES each), likewise
  * @nr_desc_cache: objects in @desc_cache
@@ -333,6 +352,7 @@ int umbra_mmu_topup(struct umbra_vcpu *vcpu);
 void *umbra_mmu_cache_alloc(struct umbra_vcpu *vcpu);
 void *umbra_mmu_cache_alloc_desc(struct umbra_vcpu *vcpu);
 struct umbra_sp *umbra_mmu_cache_alloc_sp(struct umbra_vcpu *vcpu);
+void umbra_mmu_sp_free(struct umbra_vm *vm, struct umbra_sp *sp);
 struct umbra_memslot *umbra_mmu_gfn_to_slot(struct umbra_vm *vm, u64 gfn);
 u64 umbra_mmu_gfn_to_hva(const struct umbra_memslot *slot, u64 gfn);
 void umbra_mmu_set_page_dirty(struct page *page);
@@ -413,7 +433,7 @@ void umbra_ad_write_protect(u64 *sptep);
 void umbra_ad_pay(u64 __user *ptr, u64 entry, u64 bits);
 
 /* flush.c: the TLB flush rule */
-void umbra_sp_free_list(struct list_head *zapped);
+void umbra_sp_free_list(struct umbra_vm *vm, struct list_head *zapped);
 
 #if IS_ENABLED(CONFIG_UMBRA_KUNIT_TEST)
 /*

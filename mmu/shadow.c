@@ -61,15 +61,19 @@ struct umbra_sp *umbra_sp_get(struct umbra_vcpu *vcpu, u64 gfn,
 		}
 	}
 
+	/*
+	 * A spare (MMU_SPARE_SPS) comes with its table, and maybe a gfn
+	 * array; one the role does not need stays with it, unused.
+	 */
 	sp = umbra_mmu_cache_alloc_sp(vcpu);
 	if (WARN_ON_ONCE(!sp))
 		return NULL;
-	sp->spt = umbra_mmu_cache_alloc(vcpu);
-	if (role.level == 1 && !role.direct)
+	if (!sp->spt)
+		sp->spt = umbra_mmu_cache_alloc(vcpu);
+	if (role.level == 1 && !role.direct && !sp->gptes)
 		sp->gptes = umbra_mmu_cache_alloc(vcpu);
 	if (WARN_ON_ONCE(!sp->spt || (role.level == 1 && !role.direct && !sp->gptes))) {
-		free_page((unsigned long)sp->spt);
-		kfree(sp);
+		umbra_mmu_sp_free(vcpu->vm, sp);
 		return NULL;
 	}
 	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
