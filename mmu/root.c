@@ -251,7 +251,7 @@ int umbra_mmu_load(struct umbra_vcpu *vcpu, u64 *root_hpa)
 	int idx, r = 0;
 	u64 gfn;
 
-	if (test_and_clear_bit(UMBRA_REQ_MMU_RELOAD, &vcpu->requests))
+	if (umbra_vcpu_take_request(vcpu, UMBRA_REQ_MMU_RELOAD))
 		m->reload = true;
 	if (mmu_unpaged(m))
 		return load_unpaged(vcpu, root_hpa);

@@ -106,7 +106,7 @@ static int svm_enter_guest(struct umbra_svm_vcpu *svm, u64 root)
 		preempt_enable();
 		return 1;
 	}
-	if (test_and_clear_bit(UMBRA_REQ_TLB_FLUSH, &vcpu->requests) ||
+	if (umbra_vcpu_take_request(vcpu, UMBRA_REQ_TLB_FLUSH) ||
 	    svm->asid_cpu != cpu || svm->asid_gen != sc->asid_gen)
 		svm_new_asid(svm, sc, cpu);
 

@@ -19,6 +19,7 @@
 #ifndef _UMBRA_VM_H
 #define _UMBRA_VM_H
 
+#include <linux/bitops.h>
 #include <linux/bits.h>
 #include <linux/cpumask.h>
 #include <linux/kref.h>
@@ -173,6 +174,20 @@ struct umbra_vcpu {
 	u32 pv_queue_ops;
 	u64 pv_cow_gpa;
 };
+
+/*
+ * Take request @req of @vcpu's, by its own thread before an entry: true
+ * if it was pending.  Tested before it is cleared, so that the usual case,
+ * nothing pending, is a load and not a locked read-modify-write on every
+ * entry.  A request set just after the test is not lost: its sender then
+ * sees the vCPU in the guest and kicks it out (umbra_vcpu_request()).
+ */
+static inline bool umbra_vcpu_take_request(struct umbra_vcpu *vcpu,
+					   enum umbra_vcpu_request req)
+{
+	return test_bit(req, &vcpu->requests) &&
+	       test_and_clear_bit(req, &vcpu->requests);
+}
 
 /**
  * struct umbra_vm - one virtual machine
