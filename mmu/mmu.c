@@ -230,29 +230,6 @@ bool umbra_mmu_get_host_page(struct umbra_vm *vm, u64 gfn, bool write,
 	return true;
 }
 
-/**
- * umbra_mmu_host_page_stale - may the VMM map another page at @hp->gfn?
- * @vm: the VM
- * @hp: a page from umbra_mmu_get_host_page()
- *
- * True if a host invalidation (mmu/notifier.c) is running or ran since
- * @hp was looked up: what was stored into @hp->page may be lost.  False
- * means every invalidation to come begins after the caller's stores,
- * which it then carries along as the page's contents (migration copies
- * them, a COW break in the VMM copies them, swap writes them out).
- */
-bool umbra_mmu_host_page_stale(struct umbra_vm *vm,
-			       const struct umbra_host_page *hp)
-{
-	struct umbra_mmu_vm *mmu = vm_mmu(vm);
-	bool stale;
-
-	spin_lock(&mmu->lock);
-	stale = mmu_invalidated(mmu, hp->seq);
-	spin_unlock(&mmu->lock);
-	return stale;
-}
-
 /*
  * Copies @from into @to's page with kmap_local_page() and copy_page(): one
  * pass, kernel to kernel, where copy_from_user() into a bounce page and
@@ -287,7 +264,7 @@ static void copy_to_host_page(struct umbra_host_page *to, struct page *from)
  * still a shadowed table, its shadows describe what was there before, so
  * they go (and writes to it stop trapping), in the same mmu_lock section
  * as the copy and the check that @to is still the VMM's page at @to->gfn
- * (umbra_mmu_host_page_stale()): one section where a COW fault needs three.
+ * (struct umbra_host_page): one section where a COW fault took three.
  *
  * Context: inside umbra_vm.srcu, may sleep.
  * Return: 0; -EFAULT if @gfn is not RAM the host can read; -EAGAIN if a

@@ -78,9 +78,12 @@ struct umbra_pf {
  *		lookup
  *
  * The reference keeps @page from being freed, not the VMM from mapping
- * another page at @gfn: a store into @page counts only if
- * umbra_mmu_host_page_stale() says, after it, that no host invalidation
- * began since the lookup.
+ * another page at @gfn: a store into @page counts only if, after it and
+ * under mmu_lock, @seq shows that no host invalidation is running or ran
+ * since the lookup (mmu_invalidated(), mmu/mmu.h).  Then every
+ * invalidation to come begins after the store and carries it along as
+ * the page's contents (migration copies it, a COW break in the VMM
+ * copies it, swap writes it out).
  */
 struct umbra_host_page {
 	struct page *page;
@@ -97,8 +100,6 @@ void umbra_mmu_vcpu_destroy(struct umbra_vcpu *vcpu);
 void __user *umbra_mmu_ram_hva(struct umbra_vm *vm, u64 gpa);
 bool umbra_mmu_get_host_page(struct umbra_vm *vm, u64 gfn, bool write,
 			     struct umbra_host_page *hp);
-bool umbra_mmu_host_page_stale(struct umbra_vm *vm,
-			       const struct umbra_host_page *hp);
 void umbra_mmu_put_host_page(struct umbra_host_page *hp, bool dirtied);
 int umbra_mmu_copy_from_gfn(struct umbra_vm *vm, u64 gfn,
 			    struct umbra_host_page *to, bool *flush,
