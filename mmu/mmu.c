@@ -295,12 +295,10 @@ int umbra_mmu_copy_from_gfn(struct umbra_vm *vm, u64 gfn,
 		spin_lock(&mmu->lock);
 	}
 	copy_to_host_page(to, src);
-	if (mmu_invalidated(mmu, to->seq)) {
+	if (mmu_invalidated(mmu, to->seq))
 		r = -EAGAIN;
-	} else {
-		*flush |= umbra_sp_zap_gfn(vm, to->gfn, zapped);
-		umbra_gfn_unprotect(vm, to->gfn);
-	}
+	else
+		*flush |= umbra_gfn_unshadow(vm, to->gfn, zapped);
 	spin_unlock(&mmu->lock);
 	umbra_mmu_put_host_page(&from, false);
 	return r;

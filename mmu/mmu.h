@@ -393,7 +393,7 @@ bool umbra_sp_zap(struct umbra_vm *vm, struct umbra_sp *sp, struct list_head *za
 bool umbra_sp_zap_gfn(struct umbra_vm *vm, u64 gfn, struct list_head *zapped);
 bool umbra_gfn_is_shadowed(struct umbra_vm *vm, u64 gfn);
 bool umbra_gfn_write_protect(struct umbra_vm *vm, u64 gfn);
-void umbra_gfn_unprotect(struct umbra_vm *vm, u64 gfn);
+bool umbra_gfn_unshadow(struct umbra_vm *vm, u64 gfn, struct list_head *zapped);
 void umbra_sp_put_root(struct umbra_vm *vm, struct umbra_sp *sp,
 		 struct list_head *zapped);
 void umbra_sp_reclaim(struct umbra_vm *vm, struct list_head *zapped);

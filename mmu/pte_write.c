@@ -513,8 +513,7 @@ int umbra_mmu_release_pt(struct umbra_vcpu *vcpu, u64 gpa, u64 cr3, bool *flush,
 	if (gfn_is_live_root(vcpu, gfn, cr3))
 		return -EBUSY;
 	spin_lock(&mmu->lock);
-	*flush |= umbra_sp_zap_gfn(vm, gfn, zapped);
-	umbra_gfn_unprotect(vm, gfn);
+	*flush |= umbra_gfn_unshadow(vm, gfn, zapped);
 	spin_unlock(&mmu->lock);
 	return 0;
 }
@@ -543,8 +542,7 @@ void umbra_mmu_unprotect(struct umbra_vcpu *vcpu, u64 gpa)
 	/* The rmaps live in the memslots (umbra_gfn_rmap()). */
 	idx = srcu_read_lock(&vm->srcu);
 	spin_lock(&mmu->lock);
-	flush = umbra_sp_zap_gfn(vm, gpa >> PAGE_SHIFT, &zapped);
-	umbra_gfn_unprotect(vm, gpa >> PAGE_SHIFT);
+	flush = umbra_gfn_unshadow(vm, gpa >> PAGE_SHIFT, &zapped);
 	spin_unlock(&mmu->lock);
 	umbra_mmu_flush_and_free(vm, flush, &zapped);
 	srcu_read_unlock(&vm->srcu, idx);

@@ -327,7 +327,7 @@ static unsigned int leaf_access(const struct umbra_sp *sp, unsigned int idx)
  * not this mark.  Gaining rights needs no TLB flush: a CPU that still
  * holds the read-only translation faults once and finds the spte writable.
  */
-void umbra_gfn_unprotect(struct umbra_vm *vm, u64 gfn)
+static void umbra_gfn_unprotect(struct umbra_vm *vm, u64 gfn)
 {
 	unsigned long *head = umbra_gfn_rmap(vm, gfn), iter;
 	u64 *sptep;
@@ -347,6 +347,27 @@ void umbra_gfn_unprotect(struct umbra_vm *vm, u64 gfn)
 		spte_check(spte);
 		WRITE_ONCE(*sptep, spte);
 	}
+}
+
+/**
+ * umbra_gfn_unshadow - a frame is no guest table now: stop shadowing it
+ * @vm: the VM
+ * @gfn: the frame
+ * @zapped: see umbra_sp_zap()
+ *
+ * Every shadow of @gfn is zapped, and the sptes that map the frame get W
+ * back where the guest allows it (umbra_gfn_unprotect()), so that stores
+ * to it stop trapping: for a released table (RELEASE_PT), a store the
+ * emulator gives up on, a frame the host copied into.
+ *
+ * Return: whether a flush is needed.
+ */
+bool umbra_gfn_unshadow(struct umbra_vm *vm, u64 gfn, struct list_head *zapped)
+{
+	bool flush = umbra_sp_zap_gfn(vm, gfn, zapped);
+
+	umbra_gfn_unprotect(vm, gfn);
+	return flush;
 }
 
 /**
