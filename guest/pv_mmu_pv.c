@@ -120,7 +120,7 @@ static void append_op(u32 op, u64 addr, u64 val)
 	q->addr = addr;
 	q->val = val;
 	q->flags = 0;
-	q->reserved = 0;
+	q->count = 0;
 }
 
 /* One op: queued in lazy mode, else done before this returns. */

@@ -202,6 +202,15 @@ static struct umbra_mmu_op mkop(u32 op, u64 addr, u64 val, u32 flags)
 	};
 }
 
+/* PROTECT of @count entries from @addr: rights @rights. */
+static struct umbra_mmu_op mkprot(u64 addr, u64 rights, u32 count)
+{
+	struct umbra_mmu_op op = mkop(UMBRA_MMU_OP_PROTECT, addr, rights, 0);
+
+	op.count = count;
+	return op;
+}
+
 /* --- Setup and teardown ---------------------------------------------- */
 
 /* Room for @n ops, freed with the test. */
@@ -310,7 +319,7 @@ static bool model_live_root(const struct op_env *env,
 /* The checks of an op on a whole page: flags, alignment, RAM. */
 static u32 model_page_op(const struct umbra_mmu_op *op)
 {
-	if (op->flags || op->reserved)
+	if (op->flags || op->count)
 		return UMBRA_MMU_EFLAGS;
 	if (op->addr & ~PAGE_MASK)
 		return UMBRA_MMU_EALIGN;
@@ -335,7 +344,7 @@ static u32 model_apply(struct op_env *env, const struct umbra_mmu_op *op,
 	case UMBRA_MMU_OP_WRITE_PTE:
 	case UMBRA_MMU_OP_WRITE_PTE_KEEP_AD:
 	case UMBRA_MMU_OP_CLEAR_PTE:
-		if (op->flags || op->reserved)
+		if (op->flags || op->count)
 			return UMBRA_MMU_EFLAGS;
 		if (op->addr & 7)
 			return UMBRA_MMU_EALIGN;
@@ -349,14 +358,30 @@ static u32 model_apply(struct op_env *env, const struct umbra_mmu_op *op,
 		else
 			*val_out = xchg(e, 0);
 		return UMBRA_MMU_OK;
+	case UMBRA_MMU_OP_PROTECT:
+		if (op->flags)
+			return UMBRA_MMU_EFLAGS;
+		if (op->addr & 7)
+			return UMBRA_MMU_EALIGN;
+		if (op->val & ~UMBRA_MMU_PROT_RIGHTS)
+			return UMBRA_MMU_EVALUE;
+		if (!op->count || op->count > 512 - (op->addr & ~PAGE_MASK) / 8)
+			return UMBRA_MMU_ECOUNT;
+		if (!model_ram(op->addr))
+			return UMBRA_MMU_EBADGPA;
+		for (e = &env->model[op->addr / sizeof(u64)];
+		     e < &env->model[op->addr / sizeof(u64) + op->count]; e++)
+			if (*e & GPTE_P)
+				*e = (*e & ~UMBRA_MMU_PROT_RIGHTS) | op->val;
+		return UMBRA_MMU_OK;
 	case UMBRA_MMU_OP_INVLPG:
 	case UMBRA_MMU_OP_FLUSH_TLB:
-		if (op->flags || op->reserved)
+		if (op->flags || op->count)
 			return UMBRA_MMU_EFLAGS;
 		fx->flush_tlb = true;
 		return UMBRA_MMU_OK;
 	case UMBRA_MMU_OP_LOAD_CR3:
-		if ((op->flags & ~UMBRA_MMU_CR3_NOFLUSH) || op->reserved)
+		if ((op->flags & ~UMBRA_MMU_CR3_NOFLUSH) || op->count)
 			return UMBRA_MMU_EFLAGS;
 		if (env->maxpa < 64 && (op->val >> env->maxpa))
 			return UMBRA_MMU_EVALUE;
@@ -472,9 +497,9 @@ static long flush_and_check(struct op_env *env, const struct umbra_mmu_op *ops,
 		}
 		if (memcmp(&exp, &got[i], sizeof(exp)))
 			OP_MISMATCH(env,
-				    "op %u of %u (%s addr %#llx val %#llx flags %#x rsvd %#x): status %#x, want %#x%s",
+				    "op %u of %u (%s addr %#llx val %#llx flags %#x count %#x): status %#x, want %#x%s",
 				    i, n, umbra_mmu_op_name(ops[i].op), ops[i].addr, ops[i].val,
-				    ops[i].flags, ops[i].reserved, got[i].status,
+				    ops[i].flags, ops[i].count, got[i].status,
 				    exp.status,
 				    got[i].status == exp.status ? " (other fields changed)" : "");
 	}
@@ -542,9 +567,9 @@ static void expect_refused(struct op_env *env, struct umbra_mmu_op bad,
 	KUNIT_ASSERT_EQ(env->test, 0UL,
 			copy_from_user(&got, queue_uptr(env) + 1, sizeof(got)));
 	KUNIT_EXPECT_EQ_MSG(env->test, got.status, status,
-			    "%s addr %#llx val %#llx flags %#x rsvd %#x",
+			    "%s addr %#llx val %#llx flags %#x count %#x",
 			    umbra_mmu_op_name(bad.op), bad.addr, bad.val, bad.flags,
-			    bad.reserved);
+			    bad.count);
 	KUNIT_EXPECT_EQ(env->test, read_u64(env, ENTRY(0, 7)), ops[0].val);
 }
 
@@ -555,9 +580,14 @@ static struct umbra_mmu_op random_op(struct op_env *env)
 	u64 entry = ENTRY(r % TABLE_PAGES, (r >> 8) % 512);
 	u64 va = (u64)((s64)(val << 16) >> 16) & PAGE_MASK;	/* canonical */
 
-	switch ((r >> 20) % 10) {
+	switch ((r >> 20) % 11) {
 	case 0: case 1: case 2:
 		return mkop(UMBRA_MMU_OP_WRITE_PTE, entry, val, 0);
+	case 10:
+		/* To the table's end, or a few entries (none past it). */
+		return mkprot(entry, val & UMBRA_MMU_PROT_RIGHTS,
+			      (r >> 40) & 1 ? 512 - (r >> 8) % 512 :
+			      1 + (r >> 41) % min_t(u64, 8, 512 - (r >> 8) % 512));
 	case 3: case 4:
 		return mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, entry, val, 0);
 	case 5:
@@ -838,6 +868,89 @@ static void umbra_pv_mmu_flush_mixed_batch_refusal_stops(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.failures, 0U);
 }
 
+/*
+ * PROTECT gives present entries the rights and keeps the rest of each
+ * (frame, A/D, caching, software bits); entries not present stay as they
+ * are, whatever they hold.  A few entries, a whole table, its last entry.
+ */
+static void umbra_pv_mmu_flush_protect_ok(struct kunit *test)
+{
+	const u64 keep = GPTE_AD | _PAGE_PWT | _PAGE_PCD | BIT_ULL(9) |
+			 BIT_ULL(11) | BIT_ULL(52) | BIT_ULL(62);
+	struct umbra_mmu_op op;
+	struct op_env env;
+	unsigned int i;
+
+	op_env_init_queue(test, &env);
+	write_u64(&env, ENTRY(2, 10), 0x123000 | GPTE_ALL | keep | _PAGE_NX);
+	write_u64(&env, ENTRY(2, 11), 0x456000 | GPTE_W | GPTE_D);	/* not present */
+	write_u64(&env, ENTRY(2, 12), 0x789000 | GPTE_P | GPTE_A);	/* has them */
+	write_u64(&env, ENTRY(2, 13), 0xabc000 | GPTE_P | _PAGE_GLOBAL);
+	op = mkprot(ENTRY(2, 10), GPTE_P, 4);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(2, 10)), 0x123000ULL | GPTE_P | keep);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(2, 11)), 0x456000ULL | GPTE_W | GPTE_D);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(2, 12)), 0x789000ULL | GPTE_P | GPTE_A);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(2, 13)), 0xabc000ULL | GPTE_P);
+
+	/* Every right at once; P clear makes present entries not present. */
+	op = mkprot(ENTRY(2, 10), UMBRA_MMU_PROT_RIGHTS, 1);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(2, 10)),
+			0x123000ULL | UMBRA_MMU_PROT_RIGHTS | keep);
+	op = mkprot(ENTRY(2, 12), 0, 2);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(2, 12)), 0x789000ULL | GPTE_A);
+
+	/* A whole table of random words, and the last entry of another. */
+	for (i = 0; i < 512; i++)
+		write_u64(&env, ENTRY(3, i), rnd(&env));
+	op = mkprot(ENTRY(3, 0), GPTE_P | GPTE_U | _PAGE_NX, 512);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	write_u64(&env, ENTRY(4, 511), 0x5000 | GPTE_P);
+	op = mkprot(ENTRY(4, 511), GPTE_P | GPTE_W, 1);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, ENTRY(4, 511)), 0x5000ULL | GPTE_P | GPTE_W);
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/*
+ * PROTECT refused: rights with a bit PROTECT does not set (EVALUE), a run
+ * of no entries or past its table's last (ECOUNT); the longest run that
+ * fits is fine.
+ */
+static void umbra_pv_mmu_flush_protect_bad_run(struct kunit *test)
+{
+	static const u64 bad_rights[] = {
+		BIT_ULL(12), BIT_ULL(51), GPTE_A, GPTE_D, _PAGE_PSE, BIT_ULL(9),
+		BIT_ULL(52), _PAGE_PWT, ~0ULL,
+	};
+	static const struct { unsigned int idx; u32 count; } runs[] = {
+		{ 0, 0 }, { 0, 513 }, { 500, 13 }, { 511, 2 }, { 1, 512 },
+		{ 0, U32_MAX }, { 511, U32_MAX },
+	};
+	struct umbra_mmu_op op;
+	struct op_env env;
+	unsigned int i;
+
+	op_env_init_queue(test, &env);
+	for (i = 0; i < ARRAY_SIZE(bad_rights); i++)
+		expect_refused(&env, mkprot(ENTRY(2, 0), GPTE_P | bad_rights[i], 1),
+			       UMBRA_MMU_EVALUE);
+	for (i = 0; i < ARRAY_SIZE(runs); i++)
+		expect_refused(&env, mkprot(ENTRY(2, runs[i].idx), GPTE_P, runs[i].count),
+			       UMBRA_MMU_ECOUNT);
+	/* Bad rights and a bad count: the rights are looked at first. */
+	expect_refused(&env, mkprot(ENTRY(2, 0), GPTE_A, 0), UMBRA_MMU_EVALUE);
+	/* Not RAM and a bad count: the count is the op's own, checked first. */
+	expect_refused(&env, mkprot(HOLE_GFN << PAGE_SHIFT, GPTE_P, 0),
+		       UMBRA_MMU_ECOUNT);
+
+	op = mkprot(ENTRY(2, 500), GPTE_P, 12);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
 /* --- Runs: one table's PTE writes, one lock section ----------------- */
 
 /* A PTE write of a random kind, random value, to entry @idx of page @p. */
@@ -933,7 +1046,7 @@ static void umbra_pv_mmu_flush_table_run_refusal_stops(struct kunit *test)
 			bad->flags = UMBRA_MMU_CR3_NOFLUSH;
 			break;
 		case 2:
-			bad->reserved = 1;
+			bad->count = 1;
 			break;
 		default:	/* read-only RAM */
 			bad->addr = ROM_GFN << PAGE_SHIFT;
@@ -948,7 +1061,7 @@ static void umbra_pv_mmu_flush_table_run_refusal_stops(struct kunit *test)
 
 /* --- Refusals -------------------------------------------------------- */
 
-/* Entries outside RAM and in read-only RAM; RELEASE_PT outside RAM. */
+/* Entries outside RAM and in read-only RAM (PROTECT's too); RELEASE_PT outside RAM. */
 static void umbra_pv_mmu_flush_bad_gpa_ebadgpa(struct kunit *test)
 {
 	static const u32 writes[] = {
@@ -971,6 +1084,8 @@ static void umbra_pv_mmu_flush_bad_gpa_ebadgpa(struct kunit *test)
 		for (b = 0; b < ARRAY_SIZE(bad); b++)
 			expect_refused(&env, mkop(writes[w], bad[b], 0x1000 | GPTE_P, 0),
 				       UMBRA_MMU_EBADGPA);
+	for (b = 0; b < ARRAY_SIZE(bad); b++)
+		expect_refused(&env, mkprot(bad[b], GPTE_P, 1), UMBRA_MMU_EBADGPA);
 
 	expect_refused(&env, mkop(UMBRA_MMU_OP_RELEASE_PT, HOLE_GFN << PAGE_SHIFT, 0, 0),
 		       UMBRA_MMU_EBADGPA);
@@ -981,7 +1096,7 @@ static void umbra_pv_mmu_flush_bad_gpa_ebadgpa(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.failures, 0U);
 }
 
-/* Entries not 8-byte aligned; RELEASE_PT not page aligned. */
+/* Entries not 8-byte aligned (PROTECT's first too); RELEASE_PT not page aligned. */
 static void umbra_pv_mmu_flush_misaligned_ealign(struct kunit *test)
 {
 	static const u32 writes[] = {
@@ -998,6 +1113,9 @@ static void umbra_pv_mmu_flush_misaligned_ealign(struct kunit *test)
 			expect_refused(&env, mkop(writes[w], ENTRY(4, 2) + off,
 						  0x1000 | GPTE_P, 0),
 				       UMBRA_MMU_EALIGN);
+	for (off = 1; off < 8; off++)
+		expect_refused(&env, mkprot(ENTRY(4, 2) + off, GPTE_P, 1),
+			       UMBRA_MMU_EALIGN);
 	for (off = 0; off < ARRAY_SIZE(pt_off); off++)
 		expect_refused(&env, mkop(UMBRA_MMU_OP_RELEASE_PT,
 					  (TABLE_GFN << PAGE_SHIFT) + pt_off[off], 0, 0),
@@ -1008,7 +1126,7 @@ static void umbra_pv_mmu_flush_misaligned_ealign(struct kunit *test)
 /* Op numbers pv.h does not define. */
 static void umbra_pv_mmu_flush_unknown_op_eop(struct kunit *test)
 {
-	static const u32 bad[] = { 0, UMBRA_MMU_OP_SYNC_AD + 1, 0x100,
+	static const u32 bad[] = { 0, UMBRA_MMU_OP_PROTECT + 1, 0x100,
 				   0x80000001, U32_MAX };
 	struct op_env env;
 	unsigned int i;
@@ -1058,14 +1176,14 @@ static void umbra_pv_mmu_flush_load_cr3_beyond_maxpa_evalue(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.failures, 0U);
 }
 
-/* Flags an op does not take, and a non-zero reserved field. */
+/* Flags an op does not take, and a count on an op that takes none. */
 static void umbra_pv_mmu_flush_bad_flags_eflags(struct kunit *test)
 {
 	static const u32 ops[] = {
 		UMBRA_MMU_OP_WRITE_PTE, UMBRA_MMU_OP_WRITE_PTE_KEEP_AD,
 		UMBRA_MMU_OP_CLEAR_PTE, UMBRA_MMU_OP_INVLPG,
 		UMBRA_MMU_OP_FLUSH_TLB, UMBRA_MMU_OP_LOAD_CR3,
-		UMBRA_MMU_OP_RELEASE_PT,
+		UMBRA_MMU_OP_RELEASE_PT, UMBRA_MMU_OP_PROTECT,
 	};
 	static const u32 flags[] = { UMBRA_MMU_CR3_NOFLUSH, 2, BIT(31) };
 	struct op_env env;
@@ -1077,14 +1195,18 @@ static void umbra_pv_mmu_flush_bad_flags_eflags(struct kunit *test)
 		u64 addr = ops[o] == UMBRA_MMU_OP_RELEASE_PT ?
 			   TABLE_GFN << PAGE_SHIFT : ENTRY(5, 5);
 		struct umbra_mmu_op op = mkop(ops[o], addr, 0x6000, 0);
+		bool prot = ops[o] == UMBRA_MMU_OP_PROTECT;
 
+		/* PROTECT: valid rights and count, so only the flags are wrong. */
+		if (prot)
+			op = mkprot(addr, GPTE_P, 1);
 		for (f = 0; f < ARRAY_SIZE(flags); f++) {
 			/* NOFLUSH is LOAD_CR3's own flag. */
 			if (ops[o] == UMBRA_MMU_OP_LOAD_CR3 &&
 			    flags[f] == UMBRA_MMU_CR3_NOFLUSH)
 				continue;
 			op.flags = flags[f];
-			op.reserved = 0;
+			op.count = prot;
 			expect_refused(&env, op, UMBRA_MMU_EFLAGS);
 			/* ...also next to a legal flag. */
 			if (ops[o] == UMBRA_MMU_OP_LOAD_CR3) {
@@ -1092,14 +1214,17 @@ static void umbra_pv_mmu_flush_bad_flags_eflags(struct kunit *test)
 				expect_refused(&env, op, UMBRA_MMU_EFLAGS);
 			}
 		}
+		/* A count where the op takes none: PROTECT's is bad_run_ecount's. */
+		if (prot)
+			continue;
 		op.flags = 0;
-		op.reserved = 1;
+		op.count = 1;
 		expect_refused(&env, op, UMBRA_MMU_EFLAGS);
-		op.reserved = U32_MAX;
+		op.count = U32_MAX;
 		expect_refused(&env, op, UMBRA_MMU_EFLAGS);
 		if (ops[o] == UMBRA_MMU_OP_LOAD_CR3) {
 			op.flags = UMBRA_MMU_CR3_NOFLUSH;
-			op.reserved = 0x100;
+			op.count = 0x100;
 			expect_refused(&env, op, UMBRA_MMU_EFLAGS);
 		}
 	}
@@ -1810,6 +1935,18 @@ static void cpu_dirties(struct umbra_sp *pt, unsigned int idx)
 	set_bit(ilog2(SPTE_DIRTY), (unsigned long *)&pt->spt[idx]);
 }
 
+/* shadow_init() with the queue registered for deferred A/D; Return: the PT's shadow. */
+static struct umbra_sp *deferred_ad_init(struct kunit *test, struct op_env *env)
+{
+	struct umbra_pv_effects fx = {};
+
+	shadow_init(test, env);
+	KUNIT_ASSERT_EQ(test, 0L,
+			umbra_pv_hypercall(env->vcpu, UMBRA_HC_MMU_QUEUE, QUEUE_GPA,
+					   QUEUE_PAGES, UMBRA_MMU_QUEUE_DEFERRED_AD, &fx));
+	return find_sp(env, PT_GFN, 1);
+}
+
 /*
  * Deferred A/D (ad.c, pv.h): with UMBRA_MMU_QUEUE_DEFERRED_AD a clean,
  * writable leaf entry is mapped writable at once, accessed or not, and the
@@ -1964,6 +2101,27 @@ static void run_batch(struct op_env *env, struct umbra_mmu_op *ops,
 }
 
 /*
+ * Entries 20..27 of the shadowed PT map gfns 20..27, writable and dirty,
+ * and a write through each maps it writable: @pfn gets their host frames.
+ */
+static void map_dirty_run(struct op_env *env, struct umbra_sp *pt, u64 pfn[8])
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		struct umbra_pf pf = {};
+
+		write_u64(env, SH_ENTRY(PT_GFN, 20 + i),
+			  ((20ULL + i) << PAGE_SHIFT) | GPTE_ALL | GPTE_AD);
+		KUNIT_ASSERT_EQ(env->test, UMBRA_PF_FIXED,
+				umbra_mmu_page_fault(env->vcpu, SH_PT_ADDR(20 + i),
+						     PFERR_WRITE, &pf));
+		KUNIT_ASSERT_TRUE(env->test, spte_writable(pt->spt[20 + i]));
+		pfn[i] = spte_pfn(pt->spt[20 + i]);
+	}
+}
+
+/*
  * A run over a shadowed leaf table, as mprotect and fork's write-protect
  * make: the sptes of entries that keep their frame follow in place (W
  * goes, and comes back), an entry given a new frame in the middle of the
@@ -1981,18 +2139,7 @@ static void umbra_pv_mmu_flush_table_run_follows_shadow(struct kunit *test)
 
 	shadow_init(test, &env);
 	pt = find_sp(&env, PT_GFN, 1);
-	/* Entries 20..27 map gfns 20..27, dirty; a write maps each writable. */
-	for (i = 0; i < 8; i++) {
-		struct umbra_pf pf = {};
-
-		write_u64(&env, SH_ENTRY(PT_GFN, 20 + i),
-			  ((20ULL + i) << PAGE_SHIFT) | rw);
-		KUNIT_ASSERT_EQ(test, UMBRA_PF_FIXED,
-				umbra_mmu_page_fault(env.vcpu, SH_PT_ADDR(20 + i),
-						     PFERR_WRITE, &pf));
-		KUNIT_ASSERT_TRUE(test, spte_writable(pt->spt[20 + i]));
-		pfn[i] = spte_pfn(pt->spt[20 + i]);
-	}
+	map_dirty_run(&env, pt, pfn);
 	new_pfn = host_pfn(&env, 28);
 
 	for (i = 0; i < 8; i++)
@@ -2180,7 +2327,7 @@ static void umbra_pv_mmu_flush_racing_writes_follow_the_last(struct kunit *test)
 /*
  * Random batches of PTE writes to a shadowed leaf table (runs of every
  * kind: repeated entries, new frames, frames kept with new rights, CLEARs,
- * entries that map a shadowed table or no RAM), with random faults
+ * PROTECTs, entries that map a shadowed table or no RAM), with random faults
  * through the table between them: after each batch the shadow agrees
  * with the guest's entries.
  */
@@ -2210,6 +2357,11 @@ static void umbra_pv_mmu_flush_random_runs_shadow_agrees(struct kunit *test)
 					val ^= bits[b];
 			ops[i] = mkop(kinds[(r >> 16) % ARRAY_SIZE(kinds)],
 				      SH_ENTRY(PT_GFN, 16 + (r >> 24) % 16), val, 0);
+			/* One op in four a PROTECT of a few of the 16. */
+			if (!((r >> 32) & 3))
+				ops[i] = mkprot(SH_ENTRY(PT_GFN, 16 + (r >> 24) % 16),
+						val & UMBRA_MMU_PROT_RIGHTS,
+						1 + (r >> 34) % (16 - (r >> 24) % 16));
 		}
 		run_batch(&env, ops, ARRAY_SIZE(ops));
 		present += expect_pt_agrees(&env, pt);
@@ -2230,6 +2382,69 @@ static void umbra_pv_mmu_flush_random_runs_shadow_agrees(struct kunit *test)
 }
 
 /*
+ * PROTECT over a shadowed leaf table, as an mprotect sweep sends it: the
+ * sptes follow in place (W goes, and comes back, for the same host
+ * pages), an entry not present stays without a spte, and every vCPU is
+ * asked for a flush; a PROTECT that changes nothing writes nothing and
+ * asks for none.
+ */
+static void umbra_pv_mmu_flush_protect_follows_shadow(struct kunit *test)
+{
+	struct umbra_mmu_op op;
+	struct umbra_sp *pt;
+	struct op_env env;
+	unsigned int i;
+	u64 pfn[8];
+
+	shadow_init(test, &env);
+	pt = find_sp(&env, PT_GFN, 1);
+	map_dirty_run(&env, pt, pfn);
+	/* ...but entry 23 goes away (a trapped store, say: no spte left). */
+	op = mkop(UMBRA_MMU_OP_CLEAR_PTE, SH_ENTRY(PT_GFN, 23), 0, 0);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+
+	tlb_flush_requested(&env);
+	op = mkprot(SH_ENTRY(PT_GFN, 20), GPTE_P | GPTE_U, 8);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_TRUE(test, tlb_flush_requested(&env));
+	for (i = 0; i < 8; i++) {
+		u64 spte = READ_ONCE(pt->spt[20 + i]);
+
+		if (i == 3) {
+			KUNIT_EXPECT_FALSE(test, spte_present(spte));
+			KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 23)), 0ULL);
+			continue;
+		}
+		KUNIT_EXPECT_TRUE_MSG(test, spte_present(spte) && !spte_writable(spte) &&
+				      spte_pfn(spte) == pfn[i],
+				      "entry %u: spte %#llx", 20 + i, spte);
+		KUNIT_EXPECT_EQ(test, pt->gptes[20 + i],
+				((20ULL + i) << PAGE_SHIFT) | GPTE_P | GPTE_U | GPTE_AD);
+	}
+	KUNIT_EXPECT_EQ(test, expect_pt_agrees(&env, pt), 8U);
+
+	/* Again: nothing changes, nothing to flush. */
+	op = mkprot(SH_ENTRY(PT_GFN, 20), GPTE_P | GPTE_U, 8);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_FALSE(test, tlb_flush_requested(&env));
+
+	/* And back: the same sptes, writable again, without a fault. */
+	op = mkprot(SH_ENTRY(PT_GFN, 20), GPTE_ALL, 8);
+	KUNIT_EXPECT_EQ(test, 1L, flush_and_check(&env, &op, 1, 1, NULL));
+	KUNIT_EXPECT_TRUE(test, tlb_flush_requested(&env));
+	for (i = 0; i < 8; i++) {
+		u64 spte = READ_ONCE(pt->spt[20 + i]);
+
+		if (i == 3)
+			continue;
+		KUNIT_EXPECT_TRUE_MSG(test, spte_present(spte) && spte_writable(spte) &&
+				      spte_pfn(spte) == pfn[i],
+				      "entry %u: spte %#llx", 20 + i, spte);
+	}
+	KUNIT_EXPECT_EQ(test, env.failures, 0U);
+}
+
+/*
  * Deferred A/D in a run: the D the CPU set in sptes the run drops is paid
  * as for one op (a KEEP_AD rewrite keeps it in the entry, a CLEAR hands
  * it back in @val), and a spte the CPU left clean owes nothing.  An entry
@@ -2239,17 +2454,12 @@ static void umbra_pv_mmu_flush_random_runs_shadow_agrees(struct kunit *test)
 static void umbra_pv_mmu_deferred_ad_in_run(struct kunit *test)
 {
 	const u64 frame = SH_LEAF2_GFN << PAGE_SHIFT, clean = frame | GPTE_ALL | GPTE_A;
-	struct umbra_pv_effects fx = {};
 	struct umbra_mmu_op ops[5];
 	struct umbra_sp *pt;
 	struct op_env env;
 	unsigned int i;
 
-	shadow_init(test, &env);
-	pt = find_sp(&env, PT_GFN, 1);
-	KUNIT_ASSERT_EQ(test, 0L,
-			umbra_pv_hypercall(env.vcpu, UMBRA_HC_MMU_QUEUE, QUEUE_GPA,
-					   QUEUE_PAGES, UMBRA_MMU_QUEUE_DEFERRED_AD, &fx));
+	pt = deferred_ad_init(test, &env);
 	for (i = 0; i < 4; i++)
 		KUNIT_ASSERT_TRUE(test, put_leaf(&env, pt, 6 + i, clean) & SPTE_AD_DEFERRED);
 	cpu_dirties(pt, 6);
@@ -2277,6 +2487,34 @@ static void umbra_pv_mmu_deferred_ad_in_run(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.vm->mmu->nr_ad_pending, 0U);
 }
 
+/*
+ * Deferred A/D and PROTECT: a deferred spte is dropped rather than
+ * followed, and the D the CPU set in it lands in the entry (same frame);
+ * one the CPU left clean owes nothing.
+ */
+static void umbra_pv_mmu_deferred_ad_protect(struct kunit *test)
+{
+	const u64 frame = SH_LEAF2_GFN << PAGE_SHIFT, clean = frame | GPTE_ALL | GPTE_A;
+	struct umbra_mmu_op op;
+	struct umbra_sp *pt;
+	struct op_env env;
+
+	pt = deferred_ad_init(test, &env);
+	KUNIT_ASSERT_TRUE(test, put_leaf(&env, pt, 6, clean) & SPTE_AD_DEFERRED);
+	KUNIT_ASSERT_TRUE(test, put_leaf(&env, pt, 7, clean) & SPTE_AD_DEFERRED);
+	cpu_dirties(pt, 6);
+
+	op = mkprot(SH_ENTRY(PT_GFN, 6), GPTE_P | GPTE_U, 2);
+	KUNIT_EXPECT_EQ(test, UMBRA_MMU_OK, run_op(&env, &op));
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 6)),
+			frame | GPTE_P | GPTE_U | GPTE_AD);
+	KUNIT_EXPECT_EQ(test, read_u64(&env, SH_ENTRY(PT_GFN, 7)),
+			frame | GPTE_P | GPTE_U | GPTE_A);
+	KUNIT_EXPECT_FALSE(test, spte_present(pt->spt[6]) && spte_writable(pt->spt[6]));
+	KUNIT_EXPECT_FALSE(test, spte_present(pt->spt[7]) && spte_writable(pt->spt[7]));
+	KUNIT_EXPECT_EQ(test, env.vm->mmu->nr_ad_pending, 0U);
+}
+
 static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_ok),
 	KUNIT_CASE(umbra_pv_mmu_flush_write_pte_keep_ad_ok),
@@ -2288,6 +2526,8 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_effects_merged),
 	KUNIT_CASE(umbra_pv_mmu_flush_mixed_batch_ok),
 	KUNIT_CASE(umbra_pv_mmu_flush_mixed_batch_refusal_stops),
+	KUNIT_CASE(umbra_pv_mmu_flush_protect_ok),
+	KUNIT_CASE(umbra_pv_mmu_flush_protect_bad_run),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_runs_ok),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_refusal_stops),
 	KUNIT_CASE(umbra_pv_mmu_flush_bad_gpa_ebadgpa),
@@ -2300,8 +2540,10 @@ static struct kunit_case umbra_mmu_op_cases[] = {
 	KUNIT_CASE(umbra_pv_mmu_flush_racing_writes_follow_the_last),
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad),
 	KUNIT_CASE(umbra_pv_mmu_deferred_ad_in_run),
+	KUNIT_CASE(umbra_pv_mmu_deferred_ad_protect),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_follows_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_table_run_prefills_each),
+	KUNIT_CASE(umbra_pv_mmu_flush_protect_follows_shadow),
 	KUNIT_CASE(umbra_pv_mmu_flush_random_runs_shadow_agrees),
 	KUNIT_CASE(umbra_pv_mmu_flush_release_pt_zaps_shadow),
 	KUNIT_CASE(umbra_pv_mmu_released_shadow_is_spare),

@@ -23,6 +23,7 @@
 
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
+#include <umbra/pv.h>
 #include "mmu.h"
 
 /* Drop the shadow entries that mirror bytes [off, off + len) of @gfn. */
@@ -414,6 +415,89 @@ int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
 	for (i = 0; i < done; i++)
 		w[i].old = c[i].old;
 	return done;
+}
+
+/*
+ * The guest side of umbra_mmu_protect_gptes(): give the present entries of
+ * @table from *@idx up to @end the rights @rights, until @c has @max, and
+ * say in @c what each changed entry went from and to (one that has the
+ * rights already is not written).  *@idx moves past the entries looked
+ * at; *@fault is set if the table could not be accessed.
+ * Return: how many changed (written, whether or not a fault came after).
+ */
+static unsigned int protect_run_gptes(u64 __user *table, unsigned int *idx,
+				      unsigned int end, u64 rights,
+				      struct gpte_change *c, unsigned int max,
+				      bool *fault)
+{
+	unsigned int i = *idx, n = 0;
+
+	*fault = true;
+	if (!user_access_begin(table, PAGE_SIZE))
+		return 0;
+	for (; i < end && n < max; i++) {
+		u64 old, want;
+
+		unsafe_get_user(old, table + i, efault);
+		for (;;) {
+			want = (old & ~UMBRA_MMU_PROT_RIGHTS) | rights;
+			if (!(old & _PAGE_PRESENT) || want == old)
+				break;
+			if (unsafe_try_cmpxchg_user(table + i, &old, want, efault)) {
+				c[n++] = (struct gpte_change) {
+					.idx = i, .old = old, .val = want,
+				};
+				break;
+			}
+		}
+	}
+	*fault = false;
+efault:
+	user_access_end();
+	*idx = i;
+	return n;
+}
+
+/**
+ * umbra_mmu_protect_gptes - give a run of entries of one guest table new
+ * rights, shadow included
+ * @vcpu: the vCPU asking (a PROTECT mmu_op)
+ * @gpa: the first entry, 8-byte aligned
+ * @n: how many, 1 up to the end of its table
+ * @rights: the rights (UMBRA_MMU_PROT_RIGHTS bits only)
+ * @flush: set when a remote TLB flush is due before the batch ends
+ *
+ * Each present entry becomes (entry & ~UMBRA_MMU_PROT_RIGHTS) | @rights,
+ * with a compare-and-exchange loop as in umbra_mmu_write_gptes(), so the
+ * frame and the A/D bits the walker may be setting meanwhile are kept.
+ * The shadows follow in place (the frame is the same: no host page is
+ * looked up, nothing new is installed), UMBRA_GPTE_RUN_MAX entries per
+ * mmu_lock section.  An entry that is not present, or has the rights
+ * already, is neither written nor followed.
+ *
+ * Context: inside umbra_vm.srcu, may sleep; takes mmu_lock.
+ * Return: 0, or -EFAULT if the table is not writable RAM.
+ */
+int umbra_mmu_protect_gptes(struct umbra_vcpu *vcpu, u64 gpa, unsigned int n,
+			    u64 rights, bool *flush)
+{
+	u64 gfn = gpa >> PAGE_SHIFT;
+	u64 __user *table = umbra_mmu_ram_hva(vcpu->vm, gfn << PAGE_SHIFT);
+	unsigned int idx = (gpa & ~PAGE_MASK) / 8, end = idx + n;
+	struct gpte_change c[UMBRA_GPTE_RUN_MAX];
+	unsigned int changed;
+	bool fault = false;
+
+	if (!table)
+		return -EFAULT;
+	while (idx < end && !fault) {
+		changed = protect_run_gptes(table, &idx, end, rights, c,
+					    ARRAY_SIZE(c), &fault);
+		if (changed)
+			gptes_changed(vcpu, gfn, table, c, changed, false, NULL,
+				      flush);
+	}
+	return fault ? -EFAULT : 0;
 }
 
 /**

@@ -16,10 +16,11 @@
  * the batch, before the guest runs again (the TLB flush rule, mmu/flush.c).
  *
  * Runs: the PTE writes to one table that follow each other in the queue
- * (a leaf table's worth of mprotect, fork's write-protect, munmap) are
- * applied together, umbra_mmu_write_gptes() paying for the table lookup
- * and mmu_lock once per run rather than once per op; to the guest it is
- * as if they went one by one.
+ * (fork's write-protect, munmap, mmap populating a table) are applied
+ * together, umbra_mmu_write_gptes() paying for the table lookup and
+ * mmu_lock once per run rather than once per op; to the guest it is as if
+ * they went one by one.  A PROTECT is an mprotect sweep sent as one op,
+ * applied the same way (umbra_mmu_protect_gptes()).
  *
  * Everything in the area is guest-controlled: each op is copied in before
  * it is looked at, so the guest cannot change it between check and use.
@@ -103,7 +104,7 @@ static bool is_pte_write(const struct umbra_mmu_op *op)
 /* A PTE write's checks before it is applied.  Return: its status so far. */
 static u32 check_pte_write(const struct umbra_mmu_op *op)
 {
-	if (op->flags || op->reserved)
+	if (op->flags || op->count)
 		return UMBRA_MMU_EFLAGS;
 	return op->addr & 7 ? UMBRA_MMU_EALIGN : UMBRA_MMU_OK;
 }
@@ -149,10 +150,21 @@ static u32 apply_other(struct umbra_vcpu *vcpu, struct umbra_mmu_op *op,
 	u32 flags_ok = op->op == UMBRA_MMU_OP_LOAD_CR3 ? UMBRA_MMU_CR3_NOFLUSH : 0;
 	int r;
 
-	if ((op->flags & ~flags_ok) || op->reserved)
+	if ((op->flags & ~flags_ok) || (op->count && op->op != UMBRA_MMU_OP_PROTECT))
 		return UMBRA_MMU_EFLAGS;
 
 	switch (op->op) {
+	case UMBRA_MMU_OP_PROTECT:
+		if (op->addr & 7)
+			return UMBRA_MMU_EALIGN;
+		if (op->val & ~UMBRA_MMU_PROT_RIGHTS)
+			return UMBRA_MMU_EVALUE;
+		if (!op->count ||
+		    op->count > PAGE_SIZE / 8 - (op->addr & ~PAGE_MASK) / 8)
+			return UMBRA_MMU_ECOUNT;
+		return umbra_mmu_protect_gptes(vcpu, op->addr, op->count,
+					       op->val, flush) ?
+		       UMBRA_MMU_EBADGPA : UMBRA_MMU_OK;
 	case UMBRA_MMU_OP_SYNC_AD:
 		if (op->addr & ~PAGE_MASK)
 			return UMBRA_MMU_EALIGN;
@@ -220,7 +232,7 @@ static unsigned int fetch(struct umbra_mmu_op *ops,
 		unsafe_get_user(ops[i].addr, &q[i].addr, efault);
 		unsafe_get_user(ops[i].val, &q[i].val, efault);
 		unsafe_get_user(ops[i].flags, &q[i].flags, efault);
-		unsafe_get_user(ops[i].reserved, &q[i].reserved, efault);
+		unsafe_get_user(ops[i].count, &q[i].count, efault);
 	}
 efault:
 	user_access_end();

@@ -148,6 +148,8 @@ struct umbra_gpte_write {
 
 int umbra_mmu_write_gptes(struct umbra_vcpu *vcpu, struct umbra_gpte_write *w,
 			  unsigned int n, bool *flush);
+int umbra_mmu_protect_gptes(struct umbra_vcpu *vcpu, u64 gpa, unsigned int n,
+			    u64 rights, bool *flush);
 int umbra_mmu_cmpxchg_gpte(struct umbra_vcpu *vcpu, u64 gpa, u64 expect,
 			   u64 val, const struct umbra_host_page *hint,
 			   bool *flush);

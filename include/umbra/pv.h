@@ -54,6 +54,20 @@
  *   CLEAR_PTE hands the entry's last value back in the op's @val (as an
  *   atomic get-and-clear would), A/D included (see below).
  *
+ *   PROTECT is an mprotect sweep in one op (Linux: change_pte_range()
+ *   with pte_modify()): @addr is an entry of a table at any level, @count
+ *   how many entries from it (1 up to the table's last, else ECOUNT), @val
+ *   the rights to give them, UMBRA_MMU_PROT_RIGHTS bits only (else
+ *   EVALUE).  Each present entry of the run becomes
+ *   (entry & ~UMBRA_MMU_PROT_RIGHTS) | val, atomically, so its frame, its
+ *   A/D bits and the rest stay as they are; entries not present are left
+ *   alone.  As far as the guest can tell it is @count WRITE_PTE_KEEP_ADs of
+ *   the present entries, with rights @val: the shadow follows, and what it
+ *   takes away is flushed, as for them.  A guest that changes one table
+ *   entry by entry sends one PROTECT for the whole of it instead of one op
+ *   per entry (umbra's guest merges consecutive entries with the same new
+ *   rights into the PROTECT it queued last).
+ *
  *   Other vCPUs: an op that takes a translation away (clears an entry,
  *   or drops R/W, P or U, sets NX, or points it at another frame; also
  *   RELEASE_PT) has taken it out of every vCPU's TLB when the hypercall
@@ -74,8 +88,8 @@
  *       that table up to date before the batch returns; a guest syncs a
  *       table before it reads A or D bits in it (reclaim, writeback);
  *     - an op that rewrites an entry keeps its bits if the new value maps
- *       the same frame (WRITE_PTE_KEEP_AD, or WRITE_PTE of the same frame
- *       with other rights), and CLEAR_PTE returns them in @val; a
+ *       the same frame (WRITE_PTE_KEEP_AD, PROTECT, or WRITE_PTE of the
+ *       same frame with other rights), and CLEAR_PTE returns them in @val; a
  *       WRITE_PTE to another frame replaces the entry, A/D and all, as a
  *       plain store does on hardware;
  *     - whenever umbra drops its copy for a reason of its own, the bits
@@ -164,6 +178,14 @@
 #define UMBRA_MMU_OP_RELEASE_PT		7
 /* addr: a page table whose entries' D bits must be brought up to date */
 #define UMBRA_MMU_OP_SYNC_AD		8
+/* count entries from addr, those present: rights = val (see above) */
+#define UMBRA_MMU_OP_PROTECT		9
+
+/*
+ * The rights of an entry, as PROTECT sets them: P, R/W, U/S, G and NX.
+ * The rest (frame, A/D, caching, the bits left to software) it keeps.
+ */
+#define UMBRA_MMU_PROT_RIGHTS		(0x107ULL | (1ULL << 63))
 
 #define UMBRA_MMU_CR3_NOFLUSH		(1U << 0)
 
@@ -178,7 +200,8 @@
 #define UMBRA_MMU_EALIGN		3	/* addr misaligned for the op */
 #define UMBRA_MMU_EOP			4	/* unknown op */
 #define UMBRA_MMU_EVALUE		5	/* a value the register can't hold */
-#define UMBRA_MMU_EFLAGS		6	/* unknown flags */
+#define UMBRA_MMU_EFLAGS		6	/* unknown flags, or a stray count */
+#define UMBRA_MMU_ECOUNT		7	/* no entries, or past the table */
 
 /**
  * struct umbra_mmu_op - one queued MMU operation (32 bytes)
@@ -189,7 +212,8 @@
  * @val:	the new entry, or the new CR3; for CLEAR_PTE, written by the
  *		host: the entry's last value
  * @flags:	op flags (UMBRA_MMU_CR3_NOFLUSH); 0 otherwise
- * @reserved:	zero
+ * @count:	PROTECT: how many entries, 1 up to the end of @addr's
+ *		table; 0 for every other op
  */
 struct umbra_mmu_op {
 	__u32 op;
@@ -197,7 +221,7 @@ struct umbra_mmu_op {
 	__u64 addr;
 	__u64 val;
 	__u32 flags;
-	__u32 reserved;
+	__u32 count;
 };
 
 #define UMBRA_MMU_OPS_PER_PAGE		(4096 / sizeof(struct umbra_mmu_op))
@@ -246,6 +270,7 @@ static inline const char *umbra_mmu_op_name(__u32 op)
 		[UMBRA_MMU_OP_LOAD_CR3]		 = "LOAD_CR3",
 		[UMBRA_MMU_OP_RELEASE_PT]	 = "RELEASE_PT",
 		[UMBRA_MMU_OP_SYNC_AD]		 = "SYNC_AD",
+		[UMBRA_MMU_OP_PROTECT]		 = "PROTECT",
 	};
 
 	return op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "?";
