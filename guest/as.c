@@ -615,10 +615,11 @@ void as_unmap_range(struct as *as, u64 va, u64 npages)
 
 /*
  * Changes the rights of every present 4 KiB mapping in the range, each
- * leaf table's worth as one lazy batch (Linux: change_pte_range), and
- * flushes: page by page in each batch for a small range; for a large one
- * everything once, at the end of the last batch (after the range if the
- * last leaf table is missing).
+ * leaf table's worth as one lazy batch of modify_prot() (Linux:
+ * change_pte_range; under pv a large range's batch is one PROTECT op per
+ * table, see pv_mmu_pv.c), and flushes: page by page in each batch for a
+ * small range; for a large one everything once, at the end of the last
+ * batch (after the range if the last leaf table is missing).
  */
 void as_protect_range(struct as *as, u64 va, u64 npages, u64 set, u64 clear)
 {
@@ -639,7 +640,7 @@ void as_protect_range(struct as *as, u64 va, u64 npages, u64 set, u64 clear)
 
 				if (!(e & _PAGE_PRESENT))
 					continue;
-				set_pte(&ep[i], (e & ~clear) | set);
+				modify_prot(&ep[i], e, (e & ~clear) | set);
 				if (live && each)
 					flush_tlb_page(va + (u64)i * PAGE_SIZE);
 				flush |= live && !each;

@@ -79,6 +79,10 @@ typedef __u64 pte_t;
  * @name:	backend name, printed at boot
  * @set_pte:	store @val into the entry at @ptep (identity-mapped
  *		address of an entry in a page-table page), any level
+ * @modify_prot: store @val into the present entry at @ptep, which the
+ *		caller has just read as @old (Linux: the commit half of
+ *		ptep_modify_prot_start/commit); a backend may send a run
+ *		of such changes, of rights only, as one operation
  * @clear_pte:	store 0 into the entry at @ptep
  * @invlpg:	invalidate the translation of the page holding @va in the
  *		current address space (and paging-structure caches for it)
@@ -102,6 +106,7 @@ struct pv_mmu_ops {
 	const char *name;
 	const char *(*probe)(void);
 	void (*set_pte)(pte_t *ptep, __u64 val);
+	void (*modify_prot)(pte_t *ptep, __u64 old, __u64 val);
 	void (*clear_pte)(pte_t *ptep);
 	void (*invlpg)(__u64 va);
 	void (*flush_tlb)(void);
@@ -116,8 +121,9 @@ struct pv_mmu_ops {
  * What the guest asked of pv_mmu, whatever the backend: @ops counts the
  * operations above (set_pte .. release_pt; not the lazy hooks), and
  * @hypercalls the VMMCALLs the backend made for them (0 for native).
- * Under pv each op reaches the hypervisor exactly once, so @ops is also
- * the number of mmu_ops it processed.
+ * Under pv each op reaches the hypervisor exactly once, as an mmu_op of
+ * its own or, for modify_prot, as one entry of a PROTECT run, so umbra
+ * may count fewer mmu_ops than @ops.
  */
 struct pv_mmu_stats {
 	__u64 ops;
@@ -163,6 +169,12 @@ static inline void set_pte(pte_t *ptep, __u64 val)
 {
 	pv_mmu_stats.ops++;
 	pv_mmu->set_pte(ptep, val);
+}
+
+static inline void modify_prot(pte_t *ptep, __u64 old, __u64 val)
+{
+	pv_mmu_stats.ops++;
+	pv_mmu->modify_prot(ptep, old, val);
 }
 
 static inline void clear_pte(pte_t *ptep)

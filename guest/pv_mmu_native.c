@@ -14,6 +14,13 @@ static void native_set_pte(pte_t *ptep, u64 val)
 	WRITE_ONCE(*ptep, val);
 }
 
+/* What the caller read does not matter: the store is the whole change. */
+static void native_modify_prot(pte_t *ptep, u64 old, u64 val)
+{
+	(void)old;
+	WRITE_ONCE(*ptep, val);
+}
+
 static void native_clear_pte(pte_t *ptep)
 {
 	WRITE_ONCE(*ptep, 0);
@@ -52,6 +59,7 @@ static void native_nop(void)
 const struct pv_mmu_ops pv_mmu_native_ops = {
 	.name		= "native",
 	.set_pte	= native_set_pte,
+	.modify_prot	= native_modify_prot,
 	.clear_pte	= native_clear_pte,
 	.invlpg		= native_invlpg,
 	.flush_tlb	= native_flush_tlb,

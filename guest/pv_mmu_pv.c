@@ -152,6 +152,35 @@ static void pv_set_pte(pte_t *ptep, u64 val)
 	queue_op(UMBRA_MMU_OP_WRITE_PTE, entry_gpa(ptep), val);
 }
 
+/*
+ * A change of rights only (mprotect's PTE loop) is a PROTECT of one entry,
+ * and in lazy mode the next entry of the same table, given the same
+ * rights, extends the PROTECT queued last: a leaf table's sweep is one
+ * op.  That is exact because @old is what the entry holds (the caller
+ * just read it, pv_mmu.h) and PROTECT keeps everything but the rights.
+ * Any other change is a WRITE_PTE, as set_pte() sends.
+ */
+static void pv_modify_prot(pte_t *ptep, u64 old, u64 val)
+{
+	u64 gpa = entry_gpa(ptep), rights = val & UMBRA_MMU_PROT_RIGHTS;
+	struct umbra_mmu_op *last = nr_queued ? &queue[nr_queued - 1] : NULL;
+
+	if (!(old & _PAGE_PRESENT) || ((old ^ val) & ~UMBRA_MMU_PROT_RIGHTS)) {
+		queue_op(UMBRA_MMU_OP_WRITE_PTE, gpa, val);
+		return;
+	}
+	if (lazy && last && last->op == UMBRA_MMU_OP_PROTECT &&
+	    last->val == rights && (gpa & (PAGE_SIZE - 1)) &&
+	    last->addr + 8ULL * last->count == gpa) {
+		last->count++;
+		return;
+	}
+	append_op(UMBRA_MMU_OP_PROTECT, gpa, rights);
+	queue[nr_queued - 1].count = 1;
+	if (!lazy)
+		flush_queue();
+}
+
 static void pv_clear_pte(pte_t *ptep)
 {
 	queue_op(UMBRA_MMU_OP_CLEAR_PTE, entry_gpa(ptep), 0);
@@ -293,6 +322,7 @@ const struct pv_mmu_ops pv_mmu_pv_ops = {
 	.name		= "pv",
 	.probe		= pv_probe,
 	.set_pte	= pv_set_pte,
+	.modify_prot	= pv_modify_prot,
 	.clear_pte	= pv_clear_pte,
 	.invlpg		= pv_invlpg,
 	.flush_tlb	= pv_flush_tlb,
