@@ -583,11 +583,6 @@ static struct umbra_mmu_op random_op(struct op_env *env)
 	switch ((r >> 20) % 11) {
 	case 0: case 1: case 2:
 		return mkop(UMBRA_MMU_OP_WRITE_PTE, entry, val, 0);
-	case 10:
-		/* To the table's end, or a few entries (none past it). */
-		return mkprot(entry, val & UMBRA_MMU_PROT_RIGHTS,
-			      (r >> 40) & 1 ? 512 - (r >> 8) % 512 :
-			      1 + (r >> 41) % min_t(u64, 8, 512 - (r >> 8) % 512));
 	case 3: case 4:
 		return mkop(UMBRA_MMU_OP_WRITE_PTE_KEEP_AD, entry, val, 0);
 	case 5:
@@ -602,6 +597,11 @@ static struct umbra_mmu_op random_op(struct op_env *env)
 		return mkop(UMBRA_MMU_OP_LOAD_CR3, 0,
 			    (val & GENMASK_ULL(MAXPA - 1, 0)) | BIT_ULL(MAXPA - 1),
 			    (r >> 32) & 1 ? UMBRA_MMU_CR3_NOFLUSH : 0);
+	case 9:
+		/* To the table's end, or a few entries (none past it). */
+		return mkprot(entry, val & UMBRA_MMU_PROT_RIGHTS,
+			      (r >> 40) & 1 ? 512 - (r >> 8) % 512 :
+			      1 + (r >> 41) % min_t(u64, 8, 512 - (r >> 8) % 512));
 	default:
 		/* Any RAM page but gfn 0, the CR3 of a vCPU that never set one. */
 		return mkop(UMBRA_MMU_OP_RELEASE_PT,
